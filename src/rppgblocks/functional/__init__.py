@@ -7,11 +7,16 @@ from rppgblocks.functional.heart_rate import (
     power_spectral_density,
     soft_fft_heart_rate,
 )
+from rppgblocks.functional.pearson import neg_pearson_loss, pearson_correlation
+from rppgblocks.functional.temporal import temporal_compress
 
 __all__ = [
     "DEFAULT_HR_BAND",
     "fft_heart_rate",
+    "neg_pearson_loss",
     "next_power_of_two",
+    "pearson_correlation",
     "power_spectral_density",
     "soft_fft_heart_rate",
+    "temporal_compress",
 ]

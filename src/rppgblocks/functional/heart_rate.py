@@ -84,7 +84,7 @@ def power_spectral_density(
     window: Window = "boxcar",
     detrend: bool = True,
 ) -> tuple[Tensor, Tensor]:
-    """One-sided periodogram of a batch of signals (density scaling).
+    r"""One-sided periodogram of a batch of signals (density scaling).
 
     Matches ``scipy.signal.periodogram(x, fs, window=window, nfft=nfft, detrend="constant" if detrend else False)``
     per sample.
@@ -107,7 +107,7 @@ def power_spectral_density(
 
     Shape:
         - signal: :math:`(B, T)`
-        - freqs, psd: :math:`(B, F)`, :math:`F = \\lfloor n_{fft}/2 \\rfloor + 1`
+        - freqs, psd: :math:`(B, F)`, :math:`F = \lfloor n_{fft}/2 \rfloor + 1`
 
     Examples:
         >>> t = torch.arange(256) / 32.0
@@ -238,8 +238,9 @@ def soft_fft_heart_rate(
 
     With :math:`P` the periodogram inside ``band`` normalised to a maximum of 1,
     :math:`\mathrm{HR} = 60 \sum_f f \,\mathrm{softmax}(P / \tau)_f`. As ``temperature`` :math:`\tau \to 0` this
-    tends to :func:`fft_heart_rate` with ``refine="none"`` and the same ``window`` and ``nfft``. This is rppgblocks' resolution of rFaceNet's
-    non-differentiable HR term (``architectures.md`` §2.8 item 6): the argmax of Eq. 3 replaced by a soft-argmax.
+    tends to :func:`fft_heart_rate` with ``refine="none"`` and the same ``window`` and ``nfft``. This is
+    rppgblocks' resolution of rFaceNet's non-differentiable HR term (``architectures.md`` §2.8 item 6): the
+    argmax of Eq. 3 replaced by a soft-argmax.
 
     Args:
         bvp: BVP or rPPG signals, ``(B, T)``.
