@@ -83,6 +83,7 @@ def power_spectral_density(
     nfft: int | None = None,
     window: Window = "boxcar",
     detrend: bool = True,
+    name: str = "signal",
 ) -> tuple[Tensor, Tensor]:
     r"""One-sided periodogram of a batch of signals (density scaling).
 
@@ -96,6 +97,7 @@ def power_spectral_density(
         window: ``"boxcar"`` (no window, default, as rPPG-Toolbox) or ``"hann"`` (periodic Hann, as scipy's
             ``"hann"``; far less leakage, so a sharper and less biased peak on short signals).
         detrend: Subtract each signal's mean first.
+        name: The argument name used in error messages.
 
     Returns:
         ``(freqs, psd)``: frequencies in Hz, ``(B, F)``, and power spectral density in unit²/Hz, ``(B, F)``,
@@ -115,7 +117,7 @@ def power_spectral_density(
         >>> float(freqs[0, psd[0].argmax()])
         2.0
     """
-    check_shape(signal, SIGNAL, "signal")
+    check_shape(signal, SIGNAL, name)
     if window not in ("boxcar", "hann"):
         raise ValueError(f"window: expected 'boxcar' or 'hann', got {window!r}")
     batch, n_samples = signal.shape
@@ -161,6 +163,7 @@ def fft_heart_rate(
     nfft: int | None = None,
     window: Window = "hann",
     refine: Literal["parabolic", "none"] = "parabolic",
+    detrend: bool = True,
 ) -> Tensor:
     r"""Heart rate in bpm from the largest spectral peak of each BVP signal inside ``band``.
 
@@ -169,7 +172,7 @@ def fft_heart_rate(
     located between bins by fitting a parabola to the log power of the peak bin and its two neighbours (Gaussian
     interpolation): on a clean sinusoid of 128 samples at 30 Hz the error is below 0.2 bpm over 30-250 bpm, where
     the bin centre alone is off by up to half a bin. With ``window="boxcar"``, ``refine="none"`` and ``nfft`` = the
-    next power of two >= T it is exactly rPPG-Toolbox's ``_calculate_fft_hr``.
+    next power of two >= T and ``detrend=False`` it is exactly rPPG-Toolbox's ``_calculate_fft_hr``.
 
     Not differentiable with respect to the choice of peak; use :func:`soft_fft_heart_rate` in losses.
 
@@ -182,6 +185,8 @@ def fft_heart_rate(
             of fs/1024 or finer.
         window: ``"hann"`` (default) or ``"boxcar"``; see :func:`power_spectral_density`.
         refine: ``"parabolic"`` (default) for sub-bin refinement, ``"none"`` for the bin centre.
+        detrend: Subtract each signal's mean before the FFT (default). rPPG-Toolbox does not (its signals are
+            detrended and band-passed beforehand); pass ``False`` for bit-exact parity with it.
 
     Returns:
         Heart rate in beats per minute, ``(B,)``, float32 (float64 for float64 input).
@@ -204,7 +209,7 @@ def fft_heart_rate(
     if refine not in ("parabolic", "none"):
         raise ValueError(f"refine: expected 'parabolic' or 'none', got {refine!r}")
     band = check_band(band)
-    freqs, psd = power_spectral_density(bvp, fs, nfft=nfft, window=window)
+    freqs, psd = power_spectral_density(bvp, fs, nfft=nfft, window=window, detrend=detrend, name="bvp")
     mask = _band_mask(freqs, band)
     masked = psd.masked_fill(~mask, float("-inf"))
     peak = masked.argmax(dim=-1, keepdim=True)
@@ -272,7 +277,7 @@ def soft_fft_heart_rate(
     """
     check_finite_positive(temperature, "temperature")
     band = check_band(band)
-    freqs, psd = power_spectral_density(bvp, fs, nfft=nfft, window=window)
+    freqs, psd = power_spectral_density(bvp, fs, nfft=nfft, window=window, name="bvp")
     mask = _band_mask(freqs, band)
     in_band = psd.masked_fill(~mask, 0.0)
     peak = in_band.amax(dim=-1, keepdim=True)

@@ -23,13 +23,13 @@ Reduction = Literal["none", "mean", "sum"]
 def pearson_correlation(x: Tensor, y: Tensor, *, eps: float = 1e-8) -> Tensor:
     r"""Pearson correlation coefficient of each pair of signals along time.
 
-    :math:`r = \frac{\sum_t (x_t-\bar x)(y_t-\bar y)}{\sqrt{\sum_t (x_t-\bar x)^2 \sum_t (y_t-\bar y)^2} + \epsilon}`.
-    Computed in float32 (float64 for float64 input). A constant signal gives r = 0.
+    :math:`r = \frac{\sum_t (x_t-\bar x)(y_t-\bar y)}{\max(\sqrt{\sum_t (x_t-\bar x)^2 \sum_t (y_t-\bar y)^2},
+    \epsilon)}`. Computed in float32 (float64 for float64 input). A constant signal gives r = 0.
 
     Args:
         x: Signals ``(B, T)``.
         y: Signals ``(B, T)``, same shape as ``x``.
-        eps: Small constant added to the denominator.
+        eps: Lower bound of the denominator (guards constant signals; no bias otherwise).
 
     Returns:
         ``(B,)`` correlations in [-1, 1].
@@ -55,7 +55,7 @@ def pearson_correlation(x: Tensor, y: Tensor, *, eps: float = 1e-8) -> Tensor:
     yc = y.to(dtype) - y.to(dtype).mean(dim=-1, keepdim=True)
     cov = (xc * yc).sum(dim=-1)
     norm = torch.sqrt(xc.square().sum(dim=-1) * yc.square().sum(dim=-1))
-    return (cov / (norm + eps)).clamp(-1.0, 1.0)
+    return (cov / norm.clamp_min(eps)).clamp(-1.0, 1.0)
 
 
 def neg_pearson_loss(pred: Tensor, target: Tensor, *, reduction: Reduction = "mean", eps: float = 1e-8) -> Tensor:
@@ -68,7 +68,7 @@ def neg_pearson_loss(pred: Tensor, target: Tensor, *, reduction: Reduction = "me
         pred: Predicted signals ``(B, T)``.
         target: Target signals ``(B, T)``.
         reduction: ``"mean"`` (default) or ``"sum"`` over the batch, or ``"none"`` for the ``(B,)`` values.
-        eps: Small constant in the correlation's denominator.
+        eps: Lower bound of the correlation's denominator.
 
     Returns:
         A scalar, or ``(B,)`` with ``reduction="none"``.

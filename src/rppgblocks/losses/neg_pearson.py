@@ -18,7 +18,7 @@ class NegPearsonLoss(nn.Module):
 
     Args:
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
-        eps: Small constant in the correlation's denominator.
+        eps: Lower bound of the correlation's denominator.
 
     Raises:
         ValueError: If ``reduction`` is unknown.
