@@ -58,7 +58,7 @@ def test_refinement_beats_the_bin_width_on_128_samples_at_30_fps() -> None:
 
 
 def test_boxcar_unrefined_equals_the_toolbox_rule() -> None:
-    """window=boxcar, refine=none, detrend=False, nfft=next pow2: argmax of scipy's periodogram inside the band, times 60."""
+    """boxcar, no refinement, no detrend, nfft = next pow2: the argmax of scipy's periodogram in the band, x60."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((6, 300)).cumsum(axis=1)
     ours = fft_heart_rate(
