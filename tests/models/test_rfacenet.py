@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rppgblocks import RFaceNet, ShapeError, UncertaintyMultiTaskLoss
-from rppgblocks.functional import fft_heart_rate, neg_pearson_loss
+from rppgblocks.functional import center_over_time, fft_heart_rate, neg_pearson_loss
 
 SMALL = {
     "physnet_width": 8,
@@ -19,6 +19,15 @@ def _model(**overrides: object) -> RFaceNet:
     torch.manual_seed(0)
     kwargs: dict[str, object] = {"num_identities": 4, **SMALL, **overrides}
     return RFaceNet(**kwargs)  # type: ignore[arg-type]
+
+
+def _calibrated(model: RFaceNet, frames: int = 8, size: int = 16) -> RFaceNet:
+    """Fit BatchNorm running statistics to random clips, so that eval-mode outputs depend on the input."""
+    model.train()
+    with torch.no_grad():
+        for _ in range(20):
+            model(torch.rand(4, 3, frames, size, size))
+    return model.eval()
 
 
 @given(
@@ -74,12 +83,15 @@ def test_hr_is_the_fft_head_of_the_bvp_soft_in_training_and_hard_in_eval() -> No
     torch.testing.assert_close(out_fs.hr, fft_heart_rate(out_fs.bvp, torch.tensor([20.0, 30.0]), band=(0.5, 4.2)))
 
 
-def test_ctfc_ablations() -> None:
-    plain = _model(ctfc_stage=None).eval()
+def test_ctfc_ablations_and_input_normalisation() -> None:
+    plain = _calibrated(_model(ctfc_stage=None))
     assert plain.ctfc is None
-    video = torch.rand(1, 3, 8, 16, 16)
-    torch.testing.assert_close(plain(video).bvp, plain.physnet(video))
-    noise = _model(identity_source="noise").eval()
+    video = torch.rand(2, 3, 8, 16, 16)
+    torch.testing.assert_close(plain(video).bvp, plain.physnet(center_over_time(video)))
+    assert not torch.allclose(plain(video).bvp, plain.physnet(video), atol=1e-3)
+    raw = _calibrated(_model(ctfc_stage=None, bvp_input_norm="none"))
+    torch.testing.assert_close(raw(video).bvp, raw.physnet(video))
+    noise = _calibrated(_model(identity_source="noise"))
     a, b = noise(video).bvp, noise(video).bvp
     assert not torch.allclose(a, b)  # noise replaces the identity map at every call
 
@@ -90,9 +102,10 @@ def test_auto_identity_tap_stage_matches_m3_resolution() -> None:
 
 
 def test_batch_consistency_in_eval_mode() -> None:
-    model = _model().eval()
+    model = _calibrated(_model())
     video = torch.rand(3, 3, 8, 16, 16)
     out = model(video)
+    assert not torch.allclose(out.bvp[0], out.bvp[1], atol=1e-4)  # the output depends on the input
     parts = [model(video[i : i + 1]) for i in range(3)]
     torch.testing.assert_close(out.bvp, torch.cat([p.bvp for p in parts]))
     torch.testing.assert_close(out.identity_logits, torch.cat([p.identity_logits for p in parts]))
@@ -108,3 +121,5 @@ def test_errors() -> None:
         RFaceNet(3, identity_source="zeros")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="hr_band"):
         RFaceNet(3, hr_band=(4.0, 0.5))
+    with pytest.raises(ValueError, match="bvp_input_norm"):
+        RFaceNet(3, bvp_input_norm="zscore")  # type: ignore[arg-type]

@@ -1,0 +1,54 @@
+"""Data: video I/O, face cropping, dataset loaders in their real on-disk layouts, splits, and synthetic data.
+
+Video decoding and face detection use OpenCV, from the ``video`` extra (``pip install "rppgblocks[video]"``); it is
+imported only when a video is actually read or written. The synthetic generator lives in
+:mod:`rppgblocks.data.synthetic`.
+"""
+
+from rppgblocks.data.face import (
+    DEFAULT_BOX_SCALE,
+    FaceBox,
+    FaceDetector,
+    FaceNotFoundError,
+    HaarFaceDetector,
+    crop_resize,
+    detect_face_box,
+)
+from rppgblocks.data.sample import ClipSample
+from rppgblocks.data.splits import VIPL_HR_FOLDS, read_vipl_fold_files, subject_exclusive_split, vipl_hr_fold_split
+from rppgblocks.data.video import Video, iter_video, read_video, write_video
+from rppgblocks.data.vipl_hr import (
+    HR_VALID_RANGE_BPM,
+    VIPL_HR_ASSUMED_FPS,
+    VIPL_HR_SOURCES,
+    VIPLHR,
+    VIPLHRVideo,
+    align_series_to_frames,
+    vipl_hr_subjects,
+)
+
+__all__ = [
+    "DEFAULT_BOX_SCALE",
+    "HR_VALID_RANGE_BPM",
+    "VIPLHR",
+    "VIPL_HR_ASSUMED_FPS",
+    "VIPL_HR_FOLDS",
+    "VIPL_HR_SOURCES",
+    "ClipSample",
+    "FaceBox",
+    "FaceDetector",
+    "FaceNotFoundError",
+    "HaarFaceDetector",
+    "VIPLHRVideo",
+    "Video",
+    "align_series_to_frames",
+    "crop_resize",
+    "detect_face_box",
+    "iter_video",
+    "read_video",
+    "read_vipl_fold_files",
+    "subject_exclusive_split",
+    "vipl_hr_fold_split",
+    "vipl_hr_subjects",
+    "write_video",
+]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple
@@ -18,7 +19,7 @@ import numpy.typing as npt
 
 from rppgblocks.errors import ShapeError, VideoDecodeError
 
-__all__ = ["Video", "read_video", "write_video"]
+__all__ = ["Video", "iter_video", "read_video", "write_video"]
 
 
 def _cv2() -> ModuleType:
@@ -26,8 +27,7 @@ def _cv2() -> ModuleType:
         import cv2
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
-            'Reading and writing video needs OpenCV: pip install "rppgblocks[video]" '
-            "(installs opencv-python-headless)"
+            'Reading and writing video needs OpenCV: pip install "rppgblocks[video]" (installs opencv-python-headless)'
         ) from exc
     return cv2
 
@@ -100,6 +100,87 @@ def read_video(path: str | os.PathLike[str], *, max_frames: int | None = None, s
             path, f"decoded {len(frames)} frames but the header declares {declared} (truncated or corrupt file?)"
         )
     return Video(np.stack(frames), fps)
+
+
+def iter_video(
+    path: str | os.PathLike[str], *, chunk_size: int = 64, strict: bool = True
+) -> Iterator[npt.NDArray[np.uint8]]:
+    """Decode a video file chunk by chunk, so that a long high-resolution video never sits in memory whole.
+
+    The arguments are checked and the file is looked up when this function is called; the file is opened and
+    decoded lazily, as the returned iterator is consumed, and closed when it is exhausted or garbage-collected.
+
+    Args:
+        path: The video file.
+        chunk_size: The number of frames per chunk; the last chunk may be shorter.
+        strict: If ``True`` (default), a file that decodes to fewer frames than its header declares (a truncated or
+            corrupt file) raises :class:`~rppgblocks.errors.VideoDecodeError` once the decodable frames have been
+            yielded; if ``False``, iteration simply stops there.
+
+    Returns:
+        An iterator over ``(t, H, W, 3)`` ``uint8`` RGB chunks with ``1 <= t <= chunk_size``.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist (raised by this call, before iteration).
+        ValueError: If ``chunk_size`` is not a positive integer.
+        VideoDecodeError: During iteration, if the file cannot be opened, holds no decodable frame, or (with
+            ``strict``) ends before the frame count in its header.
+
+    Shape:
+        - Each chunk: :math:`(t, H, W, 3)`, ``uint8``, RGB (layout :data:`rppgblocks.layout.FRAMES`).
+
+    Examples:
+        >>> import numpy as np, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "clip.avi")
+        >>> write_video(path, np.zeros((5, 16, 24, 3), dtype=np.uint8), fps=30.0)
+        >>> [chunk.shape for chunk in iter_video(path, chunk_size=2)]
+        [(2, 16, 24, 3), (2, 16, 24, 3), (1, 16, 24, 3)]
+    """
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
+        raise ValueError(f"chunk_size: expected a positive integer, got {chunk_size!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"video file not found: {path}")
+    return _iter_video_chunks(path, chunk_size, strict)
+
+
+def _iter_video_chunks(path: Path, chunk_size: int, strict: bool) -> Iterator[npt.NDArray[np.uint8]]:
+    cv2 = _cv2()
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise VideoDecodeError(path, "OpenCV cannot open the file")
+        declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        n_decoded = 0
+        chunk: npt.NDArray[np.uint8] | None = None
+        filled = 0
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            if chunk is None:  # a fresh buffer per chunk: the caller may keep the chunks it was given
+                chunk = np.empty((chunk_size, *frame.shape), dtype=np.uint8)
+            if frame.shape != chunk.shape[1:]:
+                raise VideoDecodeError(
+                    path, f"frame {n_decoded + filled} has shape {frame.shape}, not {chunk.shape[1:]}"
+                )
+            cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=chunk[filled])
+            filled += 1
+            if filled == chunk_size:
+                n_decoded += filled
+                yield chunk
+                chunk, filled = None, 0
+        if chunk is not None and filled:
+            n_decoded += filled
+            yield chunk[:filled]
+    finally:
+        capture.release()
+    if n_decoded == 0:
+        raise VideoDecodeError(path, "no frame could be decoded")
+    if strict and declared > 0 and n_decoded < declared:
+        raise VideoDecodeError(
+            path, f"decoded {n_decoded} frames but the header declares {declared} (truncated or corrupt file?)"
+        )
 
 
 def write_video(

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from rppgblocks._checks import check_band, check_finite_positive
+from rppgblocks.functional.normalization import VideoNormalization, normalize_video
 from rppgblocks.heads.fft_heart_rate import FFTHeartRateHead
 from rppgblocks.layers.cross_task_feature_combiner import CombinerMode, CrossTaskFeatureCombiner
 from rppgblocks.layers.temporal_compressor import TemporalCompressor
@@ -59,7 +60,8 @@ class RFaceNet(nn.Module):
 
     1. identity branch: :math:`\mathrm{TCU}(x)` ``(B, C, sH, sW)`` -> :class:`IdentityEncoder` -> identity logits and
        the tapped map :math:`FM_i`;
-    2. BVP branch: PhysNet up to stage ``ctfc_stage`` gives :math:`M_k`; the CTFC fuses :math:`FM_i` into it
+    2. BVP branch: the clip normalised by ``bvp_input_norm`` goes through PhysNet up to stage ``ctfc_stage``,
+       giving :math:`M_k`; the CTFC fuses :math:`FM_i` into it
        (Eq. 1-2) and PhysNet continues to the BVP ``(B, T)``;
     3. :class:`~rppgblocks.heads.FFTHeartRateHead` turns the BVP into HR in bpm over ``hr_band`` (Eq. 3).
 
@@ -86,6 +88,12 @@ class RFaceNet(nn.Module):
         hr_mode: ``"auto"`` (default: soft, differentiable HR in training mode, hard argmax in eval mode),
             ``"soft"`` or ``"hard"``.
         hr_temperature: Temperature of the soft HR.
+        bvp_input_norm: Normalisation of the clip before the BVP branch (the identity branch always sees the clip
+            as given): ``"temporal_center"`` (default; each pixel's temporal mean removed, see
+            :func:`~rppgblocks.functional.center_over_time`), ``"diff_normalized"``, ``"standardized"`` or
+            ``"none"`` (pass already-normalised clips, e.g. rPPG-Toolbox's DiffNormalized ones). The paper says only
+            "RGB normalisation"; temporal centring lets the BVP branch train from raw RGB clips in [0, 1] while the
+            identity branch still sees the face.
 
     Raises:
         ValueError: If an argument is out of range.
@@ -120,6 +128,7 @@ class RFaceNet(nn.Module):
         hr_band: tuple[float, float] = RFACENET_HR_BAND,
         hr_mode: HRMode = "auto",
         hr_temperature: float = 0.05,
+        bvp_input_norm: VideoNormalization = "temporal_center",
     ) -> None:
         super().__init__()
         check_finite_positive(fs, "fs")
@@ -130,6 +139,12 @@ class RFaceNet(nn.Module):
         if hr_mode not in ("auto", "soft", "hard"):
             raise ValueError(f"hr_mode: expected 'auto', 'soft' or 'hard', got {hr_mode!r}")
         check_band(hr_band, "hr_band")
+        if bvp_input_norm not in ("none", "temporal_center", "diff_normalized", "standardized"):
+            raise ValueError(
+                "bvp_input_norm: expected 'none', 'temporal_center', 'diff_normalized' or 'standardized', "
+                f"got {bvp_input_norm!r}"
+            )
+        self.bvp_input_norm: VideoNormalization = bvp_input_norm
         if tcu_scale_factor is not None:
             check_finite_positive(tcu_scale_factor, "tcu_scale_factor")
         n_identity_stages = len(identity_widths)
@@ -163,10 +178,11 @@ class RFaceNet(nn.Module):
     def forward(self, video: Tensor, fs: float | Tensor | None = None) -> RFaceNetOutput:
         """Predict BVP, HR and identity logits for ``video`` ``(B, C, T, H, W)`` sampled at ``fs`` Hz."""
         identity = self.identity_encoder(self.tcu(video))
+        bvp_input = normalize_video(video, self.bvp_input_norm)
         if self.ctfc is None or self.ctfc_stage is None:
-            bvp = self.physnet(video)
+            bvp = self.physnet(bvp_input)
         else:
-            features = self.physnet.forward_until(video, self.ctfc_stage)
+            features = self.physnet.forward_until(bvp_input, self.ctfc_stage)
             identity_map = identity.feature_map
             if self.identity_source == "noise":
                 identity_map = torch.randn_like(identity_map)

@@ -1,0 +1,153 @@
+"""Normalisations of video clips before a network: DiffNormalized, Standardized and temporal centring.
+
+DiffNormalized and Standardized follow rPPG-Toolbox's definitions (rppgblocks spec ``datasets.md`` §4.3), applied
+per clip; temporal centring is rppgblocks' input normalisation for BVP networks trained on raw RGB clips.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from rppgblocks._checks import check_shape
+from rppgblocks.errors import ShapeError
+from rppgblocks.layout import VIDEO
+
+__all__ = ["VideoNormalization", "center_over_time", "diff_normalize", "normalize_video", "standardize"]
+
+VideoNormalization = Literal["none", "temporal_center", "diff_normalized", "standardized"]
+
+_DIMS = (1, 2, 3, 4)
+
+
+def _std(x: Tensor) -> Tensor:
+    """Per-sample population standard deviation over (C, T, H, W), shape (B, 1, 1, 1, 1), floored at eps."""
+    return x.var(dim=_DIMS, keepdim=True, correction=0).sqrt().clamp_min(torch.finfo(x.dtype).eps)
+
+
+def standardize(video: Tensor) -> Tensor:
+    r"""rPPG-Toolbox's "Standardized" transform per clip: :math:`(x - \mu) / \sigma` over all of C, T, H, W.
+
+    Args:
+        video: Clips ``(B, C, T, H, W)``, floating point.
+
+    Returns:
+        The standardised clips, same shape and dtype.
+
+    Raises:
+        ShapeError: If ``video`` is not 5-D.
+
+    Shape:
+        - video, output: :math:`(B, C, T, H, W)`
+
+    Examples:
+        >>> x = standardize(torch.rand(2, 3, 8, 4, 4))
+        >>> round(float(x[0].mean()), 4), round(float(x[0].std(correction=0)), 4)
+        (0.0, 1.0)
+    """
+    check_shape(video, VIDEO, "video")
+    centred = video - video.mean(dim=_DIMS, keepdim=True)
+    return centred / _std(centred)
+
+
+def diff_normalize(video: Tensor, *, eps: float = 1e-7) -> Tensor:
+    r"""rPPG-Toolbox's "DiffNormalized" transform per clip (rppgblocks spec ``datasets.md`` §4.3).
+
+    :math:`d_t = (x_{t+1} - x_t) / (x_{t+1} + x_t + \epsilon)` elementwise for :math:`t = 0 .. T-2`, divided by the
+    clip's standard deviation of :math:`d`; an all-zero frame is appended so the length stays T. (rPPG-Toolbox
+    computes the standard deviation over the whole video before cutting clips; over a clip it differs only by a
+    scale, which the network's first BatchNorm removes.)
+
+    Args:
+        video: Clips ``(B, C, T, H, W)`` of non-negative intensities, T >= 2.
+        eps: The constant in the denominator.
+
+    Returns:
+        The DiffNormalized clips, same shape and dtype; the last frame is zero.
+
+    Raises:
+        ShapeError: If ``video`` is not 5-D or has fewer than 2 frames.
+
+    Shape:
+        - video, output: :math:`(B, C, T, H, W)`
+
+    Examples:
+        >>> clip = torch.ones(1, 3, 4, 2, 2) * torch.tensor([1.0, 2.0, 2.0, 4.0]).view(1, 1, 4, 1, 1)
+        >>> diff_normalize(clip)[0, 0, :, 0, 0] / diff_normalize(clip)[0, 0, 0, 0, 0]
+        tensor([1.0000, 0.0000, 1.0000, 0.0000])
+    """
+    check_shape(video, VIDEO, "video")
+    if video.shape[2] < 2:
+        raise ShapeError("video", VIDEO, video.shape, "DiffNormalized needs T >= 2 frames")
+    diff = (video[:, :, 1:] - video[:, :, :-1]) / (video[:, :, 1:] + video[:, :, :-1] + eps)
+    diff = diff / _std(diff)
+    return torch.cat([diff, torch.zeros_like(diff[:, :, :1])], dim=2)
+
+
+def center_over_time(video: Tensor) -> Tensor:
+    r"""Temporal centring: subtract each pixel's mean over time, then divide by the clip's standard deviation.
+
+    :math:`\tilde x_{c,t,h,w} = (x_{c,t,h,w} - \bar x_{c,h,w}) / \sigma`, with :math:`\bar x` the mean over the
+    clip's frames and :math:`\sigma` the standard deviation of the centred clip. The static appearance (skin tone,
+    background, facial features) is removed and the temporal variation, the blood volume pulse among it, is kept on
+    a unit scale. A network then finds the pulse as a spatial-chromatic projection of its input, which it learns far
+    faster than from raw frames (whose variation is dominated by appearance) or from DiffNormalized frames (whose
+    variation is dominated by frame-to-frame sensor noise). rppgblocks' default input normalisation of the BVP
+    branch of :class:`~rppgblocks.models.RFaceNet`.
+
+    Args:
+        video: Clips ``(B, C, T, H, W)``, floating point.
+
+    Returns:
+        The centred clips, same shape and dtype.
+
+    Raises:
+        ShapeError: If ``video`` is not 5-D.
+
+    Shape:
+        - video, output: :math:`(B, C, T, H, W)`
+
+    Examples:
+        >>> static = torch.rand(1, 3, 1, 4, 4).expand(1, 3, 8, 4, 4)
+        >>> pulse = 0.01 * torch.sin(torch.arange(8.0)).view(1, 1, 8, 1, 1)
+        >>> out = center_over_time(static + pulse)
+        >>> bool(torch.allclose(out[0, 0, :, 0, 0], out[0, 2, :, 3, 3], atol=1e-4))  # appearance is gone
+        True
+    """
+    check_shape(video, VIDEO, "video")
+    centred = video - video.mean(dim=2, keepdim=True)
+    return centred / _std(centred)
+
+
+def normalize_video(video: Tensor, method: VideoNormalization) -> Tensor:
+    """Apply the named clip normalisation: ``"none"``, ``"temporal_center"``, ``"diff_normalized"``, ``"standardized"``.
+
+    Args:
+        video: Clips ``(B, C, T, H, W)``.
+        method: The normalisation (see :func:`center_over_time`, :func:`diff_normalize`, :func:`standardize`).
+
+    Returns:
+        The normalised clips (``video`` itself for ``"none"``).
+
+    Raises:
+        ValueError: If ``method`` is unknown.
+        ShapeError: If ``video`` is not 5-D.
+
+    Examples:
+        >>> normalize_video(torch.rand(1, 3, 4, 2, 2), "temporal_center").shape
+        torch.Size([1, 3, 4, 2, 2])
+    """
+    if method == "none":
+        check_shape(video, VIDEO, "video")
+        return video
+    if method == "temporal_center":
+        return center_over_time(video)
+    if method == "diff_normalized":
+        return diff_normalize(video)
+    if method == "standardized":
+        return standardize(video)
+    raise ValueError(
+        f"method: expected 'none', 'temporal_center', 'diff_normalized' or 'standardized', got {method!r}"
+    )
