@@ -27,6 +27,7 @@ napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_custom_sections = [("Shape", "params_style"), ("Keys", "params_style")]
 napoleon_use_rtype = False
+napoleon_use_ivar = True
 
 templates_path: list[str] = []
 exclude_patterns = ["_build"]

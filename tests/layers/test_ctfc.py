@@ -47,6 +47,8 @@ def test_equals_equations_1_and_2(d: tuple[int, ...], seed: int) -> None:
     ctfc = CTFC(ci, cr).double()
     with torch.no_grad():
         ctfc.second_conv.weight.normal_()  # type: ignore[union-attr]
+        ctfc.identity_conv.weight.normal_()
+        ctfc.identity_conv.bias.normal_()
         ctfc.weights.copy_(torch.tensor([0.7, -1.3]))
     fm_i, fm_r = torch.randn(b, ci, h, w, dtype=torch.float64), torch.randn(b, cr, t, hr, wr, dtype=torch.float64)
     torch.testing.assert_close(ctfc(fm_i, fm_r), _eq_1_2(ctfc, fm_i, fm_r))
@@ -74,9 +76,32 @@ def test_id_only_mode_passes_rppg_map_unchanged() -> None:
     torch.testing.assert_close(ctfc(torch.randn(2, 4, 3, 3), fm_r), fm_r)
 
 
+def test_starts_as_the_identity_map_of_the_rppg_features() -> None:
+    ctfc = CTFC(5, 4)
+    fm_r = torch.randn(2, 4, 3, 6, 6)
+    torch.testing.assert_close(ctfc(torch.randn(2, 5, 3, 3), fm_r), fm_r)
+
+
+@pytest.mark.parametrize("learnable", [False, True])
+def test_every_parameter_gets_a_gradient_from_the_first_step(learnable: bool) -> None:
+    ctfc = CTFC(3, 2, learnable_weights=learnable)
+    fm_i, fm_r = torch.randn(2, 3, 2, 3), torch.randn(2, 2, 2, 4, 4)
+    (ctfc(fm_i, fm_r) * torch.randn(2, 2, 2, 4, 4)).sum().backward()
+    names = {name for name, _ in ctfc.named_parameters()}
+    assert ("weights" in names) == learnable
+    for name, p in ctfc.named_parameters():
+        if name == "weights":  # d/d alpha = <Conv_i(FM_i), grad> = 0 while Conv_i is zero; beta's is not
+            assert p.grad is not None and p.grad[1] != 0
+            continue
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
 @pytest.mark.parametrize("mode", ["both", "id_only"])
-def test_gradients_reach_every_parameter_and_both_inputs(mode: str) -> None:
-    ctfc = CTFC(3, 2, mode=mode).double()  # type: ignore[arg-type]
+def test_gradients_reach_both_inputs_once_trained(mode: str) -> None:
+    ctfc = CTFC(3, 2, mode=mode, learnable_weights=True).double()  # type: ignore[arg-type]
+    with torch.no_grad():  # a trained state: the identity path is no longer zero
+        for p in ctfc.parameters():
+            p.add_(0.3 * torch.randn_like(p))
     fm_i = torch.randn(2, 3, 2, 3, dtype=torch.float64, requires_grad=True)
     fm_r = torch.randn(2, 2, 2, 4, 4, dtype=torch.float64, requires_grad=True)
     ctfc(fm_i, fm_r).square().sum().backward()
@@ -88,7 +113,7 @@ def test_gradients_reach_every_parameter_and_both_inputs(mode: str) -> None:
 
 
 def test_fixed_weights_are_buffers() -> None:
-    ctfc = CTFC(3, 3, learnable_weights=False, alpha=0.5, beta=2.0)
+    ctfc = CTFC(3, 3, alpha=0.5, beta=2.0)
     assert "weights" not in dict(ctfc.named_parameters())
     assert torch.equal(ctfc.weights, torch.tensor([0.5, 2.0]))
 

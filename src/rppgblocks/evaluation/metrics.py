@@ -26,12 +26,19 @@ class HRMetrics:
 
     Attributes:
         n: Number of pairs.
-        mae: Mean absolute error; ``mae_se`` = std(|e|)/sqrt(n).
-        rmse: Root mean squared error; ``rmse_se`` = sqrt(std(e²)/sqrt(n)), rPPG-Toolbox's (unusual) form.
-        mape: Mean absolute percentage error in %; ``mape_se`` = 100·std(|e|/HR_gt)/sqrt(n).
+        mae: Mean absolute error; ``mae_se`` = ``std(abs(e)) / sqrt(n)``.
+        rmse: Root mean squared error; ``rmse_se`` = ``sqrt(std(e**2) / sqrt(n))``, rPPG-Toolbox's (unusual) form.
+        mape: Mean absolute percentage error in %; ``mape_se`` = ``100 * std(abs(e) / HR_gt) / sqrt(n)``.
         pearson: Pearson r between predictions and ground truth (NaN if either is constant or n < 2);
-            ``pearson_se`` = sqrt((1 − r²)/(n − 2)) (NaN for n < 3).
+            ``pearson_se`` = ``sqrt((1 - r**2) / (n - 2))`` (NaN for n < 3).
         sd: Standard deviation of the errors e.
+
+    Examples:
+        >>> metrics = hr_metrics([70.0, 80.0, 90.0, 100.0], [72.0, 80.0, 88.0, 101.0])
+        >>> metrics.mae, metrics.n
+        (1.25, 4)
+        >>> print(metrics)  # doctest: +NORMALIZE_WHITESPACE
+        MAE 1.25 ± 0.41 bpm, RMSE 1.50 ± 0.94 bpm, MAPE 1.51 ± 0.54 %, Pearson r 0.992 ± 0.090, SD 1.48 bpm (n = 4)
     """
 
     n: int

@@ -1,0 +1,86 @@
+"""Guards the public API surface: names can be added deliberately (update the lists), never lost silently."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+import rppgblocks
+
+EXPECTED = {
+    "rppgblocks": [
+        "CTFC", "CrossTaskFeatureCombiner", "FFTHeartRateHead", "IdentityEncoder", "NegPearsonLoss", "PhysNet",
+        "RFaceNet", "RFaceNetOutput", "ShapeError", "TemporalCompressor", "UncertaintyLossOutput",
+        "UncertaintyMultiTaskLoss", "VideoDecodeError", "__version__",
+    ],
+    "rppgblocks.functional": [
+        "DEFAULT_HR_BAND", "center_over_time", "diff_normalize", "fft_heart_rate", "neg_pearson_loss",
+        "next_power_of_two", "normalize_video", "pearson_correlation", "power_spectral_density",
+        "soft_fft_heart_rate", "spatial_mean_rgb", "standardize", "temporal_compress",
+    ],
+    "rppgblocks.layers": ["CTFC", "CrossTaskFeatureCombiner", "TemporalCompressor"],
+    "rppgblocks.heads": ["FFTHeartRateHead"],
+    "rppgblocks.losses": [
+        "NegPearsonLoss", "UncertaintyLossOutput", "UncertaintyMultiTaskLoss", "uncertainty_weighted_term",
+    ],
+    "rppgblocks.models": [
+        "RFACENET_HR_BAND", "IdentityEncoder", "IdentityEncoderOutput", "PhysNet", "RFaceNet", "RFaceNetOutput",
+    ],
+    "rppgblocks.classical": ["DEFAULT_POS_WINDOW_S", "POS", "pos"],
+    "rppgblocks.evaluation": ["HRMetrics", "hr_metrics"],
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(EXPECTED))
+def test_public_names(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert sorted(module.__all__) == sorted(EXPECTED[module_name])
+    for name in module.__all__:
+        assert hasattr(module, name), name
+
+
+def test_ctfc_is_the_combiner() -> None:
+    assert rppgblocks.CTFC is rppgblocks.CrossTaskFeatureCombiner
+
+
+def _public_objects() -> list[tuple[str, object]]:
+    found = []
+    for module_name in EXPECTED:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isclass(obj) or inspect.isfunction(obj):
+                found.append((f"{module_name}.{name}", obj))
+    return found
+
+
+@pytest.mark.parametrize(("qualname", "obj"), _public_objects(), ids=[q for q, _ in _public_objects()])
+def test_every_public_symbol_has_a_doctested_example(qualname: str, obj: object) -> None:
+    doc = inspect.getdoc(obj) or ""
+    if not doc and inspect.isclass(obj):
+        doc = ""
+    assert ">>>" in doc or issubclass_namedtuple(obj), f"{qualname} has no doctest example"
+
+
+def issubclass_namedtuple(obj: object) -> bool:
+    """Output records (NamedTuples) are documented by the example of the function that returns them."""
+    return inspect.isclass(obj) and issubclass(obj, tuple) and hasattr(obj, "_fields")
+
+
+def test_docs_reference_every_public_symbol() -> None:
+    docs = "\n".join(p.read_text() for p in (Path(__file__).parents[1] / "docs").rglob("*.rst"))
+    documented = set(re.findall(r"rppgblocks(?:\.\w+)+", docs))
+    missing = []
+    for qualname, obj in _public_objects():
+        module = getattr(obj, "__module__", "")
+        short = qualname.rsplit(".", 1)[1]
+        candidates = {qualname, f"{module}.{short}"} | {
+            f"rppgblocks.{sub}.{short}" for sub in ("layers", "heads", "losses", "models", "functional", "evaluation")
+        }
+        if not candidates & documented:
+            missing.append(qualname)
+    assert not missing, f"not in the API docs: {missing}"
