@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -20,38 +21,7 @@ from rppgblocks.errors import ShapeError
 
 cv2 = pytest.importorskip("cv2")
 
-GREY = 128
-
-
-def draw_cartoon_face(
-    height: int = 240, width: int = 320, *, cx: int | None = None, cy: int | None = None, scale: float = 1.0
-) -> np.ndarray:
-    """An RGB uint8 cartoon face on grey: hair, skin ellipse, eyes with iris, brows, shaded nose, red mouth.
-
-    At scale 1 the skin ellipse is 110 x 150 pixels, centred on (cx, cy).
-    """
-    img = np.full((height, width, 3), GREY, np.uint8)
-    cx = width // 2 if cx is None else cx
-    cy = height // 2 if cy is None else cy
-
-    def p(v: float) -> int:
-        return round(v * scale)
-
-    hair, brow, iris = (40, 30, 20), (30, 20, 10), (40, 30, 20)
-    cv2.ellipse(img, (cx, cy - p(20)), (p(60), p(70)), 0, 180, 360, hair, -1)
-    cv2.ellipse(img, (cx, cy), (p(55), p(75)), 0, 0, 360, (220, 170, 140), -1)
-    cv2.ellipse(img, (cx, cy - p(55)), (p(52), p(25)), 0, 180, 360, hair, -1)
-    for dx in (-22, 22):
-        ex, ey = cx + p(dx), cy - p(12)
-        cv2.ellipse(img, (ex, ey), (p(11), p(6)), 0, 0, 360, (255, 255, 255), -1)
-        cv2.circle(img, (ex, ey), p(5), iris, -1)
-        cv2.line(img, (ex - p(12), ey - p(12)), (ex + p(12), ey - p(12)), brow, max(1, p(4)))
-    nose = np.array([[cx, cy - p(8)], [cx - p(8), cy + p(18)], [cx + p(8), cy + p(18)]], np.int32)
-    cv2.fillPoly(img, [nose], (190, 140, 115))
-    for dx in (-4, 4):
-        cv2.circle(img, (cx + p(dx), cy + p(18)), max(1, p(2)), (90, 60, 50), -1)
-    cv2.ellipse(img, (cx, cy + p(38)), (p(20), p(7)), 0, 0, 360, (170, 40, 50), -1)
-    return img
+GREY = 128  # the background of the cartoon face (tests/data/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +43,11 @@ class TestHaarFaceDetector:
         dx=st.integers(-60, 60),
         dy=st.integers(-20, 20),
     )
-    def test_detects_cartoon_face(self, haar: HaarFaceDetector, scale: float, dx: int, dy: int) -> None:
+    def test_detects_cartoon_face(
+        self, haar: HaarFaceDetector, scale: float, dx: int, dy: int, cartoon_face: Callable[..., np.ndarray]
+    ) -> None:
         cx, cy = 160 + dx, 120 + dy
-        boxes = haar(draw_cartoon_face(cx=cx, cy=cy, scale=scale))
+        boxes = haar(cartoon_face(cx=cx, cy=cy, scale=scale))
         assert boxes.dtype == np.int64
         assert boxes.shape == (1, 4)
         bx, by = _centre(boxes[0])
@@ -85,9 +57,9 @@ class TestHaarFaceDetector:
         # Its side is of the order of the face width (110 px at scale 1).
         assert 0.8 * 110 * scale <= boxes[0, 2] <= 1.6 * 110 * scale
 
-    def test_largest_first(self, haar: HaarFaceDetector) -> None:
-        big = draw_cartoon_face(240, 400, cx=110, cy=120, scale=1.0)
-        small = draw_cartoon_face(240, 400, cx=310, cy=120, scale=0.6)
+    def test_largest_first(self, haar: HaarFaceDetector, cartoon_face: Callable[..., np.ndarray]) -> None:
+        big = cartoon_face(240, 400, cx=110, cy=120, scale=1.0)
+        small = cartoon_face(240, 400, cx=310, cy=120, scale=0.6)
         frame = np.where((big != GREY).any(-1, keepdims=True), big, small)
         boxes = haar(frame)
         assert boxes.shape == (2, 4)
@@ -105,16 +77,18 @@ class TestHaarFaceDetector:
         }[kind]
         assert haar(np.ascontiguousarray(frame)).shape == (0, 4)
 
-    def test_min_size_excludes_small_faces(self) -> None:
-        frame = draw_cartoon_face(scale=0.5)  # a ~70 px box
+    def test_min_size_excludes_small_faces(self, cartoon_face: Callable[..., np.ndarray]) -> None:
+        frame = cartoon_face(scale=0.5)  # a ~70 px box
         assert len(HaarFaceDetector(min_size=(40, 40))(frame)) == 1
         assert len(HaarFaceDetector(min_size=(120, 120))(frame)) == 0
 
-    def test_is_a_face_detector_and_pickles(self, haar: HaarFaceDetector) -> None:
+    def test_is_a_face_detector_and_pickles(
+        self, haar: HaarFaceDetector, cartoon_face: Callable[..., np.ndarray]
+    ) -> None:
         assert isinstance(haar, FaceDetector)
         clone = pickle.loads(pickle.dumps(haar))
         assert repr(clone) == repr(haar)
-        frame = draw_cartoon_face()
+        frame = cartoon_face()
         np.testing.assert_array_equal(clone(frame), haar(frame))
 
     @pytest.mark.parametrize(
@@ -249,8 +223,8 @@ class TestDetectFaceBox:
         detect_face_box(list(frames[:2]), detector, n_frames=5)  # a list of frames; fewer frames than n_frames
         assert seen == [0, 1]
 
-    def test_cartoon_video(self, haar: HaarFaceDetector) -> None:
-        frames = np.stack([draw_cartoon_face(cx=150 + 4 * i, cy=120) for i in range(6)])
+    def test_cartoon_video(self, haar: HaarFaceDetector, cartoon_face: Callable[..., np.ndarray]) -> None:
+        frames = np.stack([cartoon_face(cx=150 + 4 * i, cy=120) for i in range(6)])
         box = detect_face_box(frames, haar, n_frames=3)
         bx, by = _centre(np.array(box))
         assert abs(bx - 160) <= 8

@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import pickle
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -389,32 +390,9 @@ class TestClips:
 # ---------------------------------------------------------------------------------------------- face cropping
 
 
-def draw_face(height: int, width: int, cx: int, cy: int, scale: float) -> np.ndarray:
-    """A cartoon face the Haar cascade detects (the same drawing as tests/data/test_face.py)."""
-    img = np.full((height, width, 3), 128, np.uint8)
-
-    def p(v: float) -> int:
-        return round(v * scale)
-
-    cv2.ellipse(img, (cx, cy - p(20)), (p(60), p(70)), 0, 180, 360, (40, 30, 20), -1)
-    cv2.ellipse(img, (cx, cy), (p(55), p(75)), 0, 0, 360, (220, 170, 140), -1)
-    cv2.ellipse(img, (cx, cy - p(55)), (p(52), p(25)), 0, 180, 360, (40, 30, 20), -1)
-    for dx in (-22, 22):
-        ex, ey = cx + p(dx), cy - p(12)
-        cv2.ellipse(img, (ex, ey), (p(11), p(6)), 0, 0, 360, (255, 255, 255), -1)
-        cv2.circle(img, (ex, ey), p(5), (40, 30, 20), -1)
-        cv2.line(img, (ex - p(12), ey - p(12)), (ex + p(12), ey - p(12)), (30, 20, 10), max(1, p(4)))
-    nose = np.array([[cx, cy - p(8)], [cx - p(8), cy + p(18)], [cx + p(8), cy + p(18)]], np.int32)
-    cv2.fillPoly(img, [nose], (190, 140, 115))
-    for dx in (-4, 4):
-        cv2.circle(img, (cx + p(dx), cy + p(18)), max(1, p(2)), (90, 60, 50), -1)
-    cv2.ellipse(img, (cx, cy + p(38)), (p(20), p(7)), 0, 0, 360, (170, 40, 50), -1)
-    return img
-
-
 class TestFaceCrop:
-    def test_haar_crop(self, tmp_path: Path) -> None:
-        frames = np.stack([draw_face(120, 160, 60 + i % 2, 60, 0.5) for i in range(20)])
+    def test_haar_crop(self, tmp_path: Path, cartoon_face: Callable[..., np.ndarray]) -> None:
+        frames = np.stack([cartoon_face(120, 160, cx=60 + i % 2, cy=60, scale=0.5) for i in range(20)])
         write_session(tmp_path / "p3/v1/source1", seed=0, frames=frames, codec="MJPG")
         data = VIPLHR(tmp_path, clip_length=20, frame_size=(32, 32))
         record = data.videos[0]
@@ -445,9 +423,11 @@ class TestFaceCrop:
         assert data.videos[0].face_box == FaceBox(20, 10, 40, 40)
         assert 0.2 < float(data[0]["video"].mean()) < 0.3  # a quarter of the box is white
 
-    def test_no_face(self, tmp_path: Path) -> None:
+    def test_no_face(self, tmp_path: Path, cartoon_face: Callable[..., np.ndarray]) -> None:
         write_session(tmp_path / "p3/v1/source1", seed=0, frames=np.full((20, 96, 128, 3), 128, np.uint8))
-        write_session(tmp_path / "p4/v1/source1", seed=1, frames=np.stack([draw_face(120, 160, 80, 60, 0.5)] * 20))
+        write_session(
+            tmp_path / "p4/v1/source1", seed=1, frames=np.stack([cartoon_face(120, 160, cx=80, cy=60, scale=0.5)] * 20)
+        )
         with pytest.raises(FaceNotFoundError, match=r"p3/v1/source1/video\.avi: no face detected"):
             VIPLHR(tmp_path, clip_length=20)
         with pytest.warns(RuntimeWarning, match=r"skipped 1 video"):

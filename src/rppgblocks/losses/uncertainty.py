@@ -130,7 +130,7 @@ class UncertaintyMultiTaskLoss(nn.Module):
         >>> import torch
         >>> criterion = UncertaintyMultiTaskLoss({"bvp": "regression", "identity": "classification"})
         >>> out = criterion({"bvp": torch.tensor(0.8), "identity": torch.tensor(2.3)})
-        >>> round(float(out.total), 4)  # 0.5 * 0.8 + 2.3 at s = 0
+        >>> round(float(out.total.detach()), 4)  # 0.5 * 0.8 + 2.3 at s = 0
         2.7
         >>> sorted(out.terms)
         ['bvp', 'identity']
