@@ -37,7 +37,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,6 @@ class Config:
     amp: bool = True
     keep_checkpoints: int = 2
     hr_warmup_epochs: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 #: The rFaceNet paper's VIPL-HR settings (§4.2), applied when --data-root is given.
@@ -117,37 +116,50 @@ PAPER_VIPL = {
 }
 
 
+def _optional(kind: type) -> Any:
+    """An argparse type that also accepts "none" (for settings whose default may be None)."""
+
+    def parse(text: str) -> Any:
+        return None if text.lower() == "none" else kind(text)
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+_OPTIONAL_TYPES = {
+    "data_root": _optional(str),
+    "cache_dir": _optional(str),
+    "tcu_scale_factor": _optional(float),
+    "ctfc_stage": _optional(int),
+}
+
+
 def parse_args(argv: list[str] | None = None) -> Config:
     """Build the run configuration: the dataclass defaults, the paper preset for real data, then the flags."""
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawTextHelpFormatter,
+        argument_default=argparse.SUPPRESS,  # only the flags given appear in the parsed namespace
     )
     defaults = Config()
     for f in dataclasses.fields(Config):
-        if f.name == "extra":
-            continue
         flag = "--" + f.name.replace("_", "-")
         value = getattr(defaults, f.name)
         if isinstance(value, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=f"(default {value})")
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, help=f"(default {value})")
         elif isinstance(value, tuple):
-            kind = str if value and isinstance(value[0], str) else int if value and isinstance(value[0], int) else str
-            parser.add_argument(flag, nargs="*", type=kind, default=None, help=f"(default {' '.join(map(str, value))})")
+            kind = int if value and isinstance(value[0], int) else str
+            parser.add_argument(flag, nargs="*", type=kind, help=f"(default {' '.join(map(str, value))})")
         else:
-            kind = {int: int, float: float}.get(type(value), str)
-            if f.name in ("tcu_scale_factor",):
-                kind = float
-            if f.name in ("ctfc_stage",):
-                kind = int
-            parser.add_argument(flag, type=kind, default=None, help=f"(default {value})")
+            kind = _OPTIONAL_TYPES.get(f.name) or {int: int, float: float}.get(type(value), str)
+            parser.add_argument(flag, type=kind, help=f"(default {value})")
     args = vars(parser.parse_args(argv))
     config = Config()
-    if args["data_root"] is not None:
+    if args.get("data_root") is not None:
         for key, value in PAPER_VIPL.items():
             setattr(config, key, value)
     for key, value in args.items():
-        if value is not None:
-            setattr(config, key, tuple(value) if isinstance(value, list) else value)
+        setattr(config, key, tuple(value) if isinstance(value, list) else value)
     return config
 
 
