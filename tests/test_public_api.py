@@ -15,7 +15,7 @@ EXPECTED = {
     "rppgblocks": [
         "CTFC", "CrossTaskFeatureCombiner", "FFTHeartRateHead", "IdentityEncoder", "NegPearsonLoss", "PhysNet",
         "RFaceNet", "RFaceNetOutput", "ShapeError", "TemporalCompressor", "UncertaintyLossOutput",
-        "UncertaintyMultiTaskLoss", "VideoDecodeError", "__version__",
+        "UncertaintyMultiTaskLoss", "VideoDecodeError", "__version__", "create_model", "list_models",
     ],
     "rppgblocks.functional": [
         "DEFAULT_HR_BAND", "center_over_time", "diff_normalize", "fft_heart_rate", "neg_pearson_loss",
@@ -28,7 +28,8 @@ EXPECTED = {
         "NegPearsonLoss", "UncertaintyLossOutput", "UncertaintyMultiTaskLoss", "uncertainty_weighted_term",
     ],
     "rppgblocks.models": [
-        "RFACENET_HR_BAND", "IdentityEncoder", "IdentityEncoderOutput", "PhysNet", "RFaceNet", "RFaceNetOutput",
+        "RFACENET_HR_BAND", "IdentityEncoder", "IdentityEncoderOutput", "ModelInfo", "PhysNet", "RFaceNet",
+        "RFaceNetOutput", "create_model", "list_models", "model_info", "register_model",
     ],
     "rppgblocks.classical": ["DEFAULT_POS_WINDOW_S", "POS", "pos"],
     "rppgblocks.evaluation": ["HRMetrics", "hr_metrics"],

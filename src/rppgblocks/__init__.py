@@ -14,7 +14,7 @@ from rppgblocks.errors import ShapeError, VideoDecodeError
 from rppgblocks.heads import FFTHeartRateHead
 from rppgblocks.layers import CTFC, CrossTaskFeatureCombiner, TemporalCompressor
 from rppgblocks.losses import NegPearsonLoss, UncertaintyLossOutput, UncertaintyMultiTaskLoss
-from rppgblocks.models import IdentityEncoder, PhysNet, RFaceNet, RFaceNetOutput
+from rppgblocks.models import IdentityEncoder, PhysNet, RFaceNet, RFaceNetOutput, create_model, list_models
 
 __all__ = [
     "CTFC",
@@ -31,4 +31,6 @@ __all__ = [
     "UncertaintyMultiTaskLoss",
     "VideoDecodeError",
     "__version__",
+    "create_model",
+    "list_models",
 ]

@@ -12,14 +12,17 @@ channel. The stage outputs M1, M2, M3 are where rFaceNet's CTFC can be inserted.
 
 from __future__ import annotations
 
+from typing import Any
+
 from einops import rearrange, reduce
 from torch import Tensor, nn
 
 from rppgblocks._checks import check_shape
 from rppgblocks.errors import ShapeError
 from rppgblocks.layout import FEATURES, VIDEO
+from rppgblocks.models._registry import register_model
 
-__all__ = ["PhysNet"]
+__all__ = ["PhysNet", "physnet"]
 
 _N_STAGES = 4
 
@@ -184,3 +187,19 @@ class PhysNet(nn.Module):
         for module in self.stages:
             x = module(x)
         return self._decode(x)
+
+
+@register_model(
+    input_size=(3, 128, 72, 72),
+    input_normalization="DiffNormalized (rPPG-Toolbox), 30 fps",
+    paper="Yu et al., BMVC 2019; rPPG-Toolbox's PhysNet configuration",
+)
+def physnet(**overrides: Any) -> PhysNet:
+    """PhysNet as rPPG-Toolbox trains it: 128-frame 72x72 DiffNormalized clips at 30 fps (768,577 parameters).
+
+    Examples:
+        >>> from rppgblocks.models import create_model
+        >>> create_model("physnet").width
+        64
+    """
+    return PhysNet(**overrides)

@@ -9,7 +9,7 @@ Contours", arXiv 2403.09034, §3 (Fig. 2) and §4.2; rppgblocks spec ``architect
 from __future__ import annotations
 
 import math
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -20,9 +20,10 @@ from rppgblocks.heads.fft_heart_rate import FFTHeartRateHead
 from rppgblocks.layers.cross_task_feature_combiner import CombinerMode, CrossTaskFeatureCombiner
 from rppgblocks.layers.temporal_compressor import TemporalCompressor
 from rppgblocks.models.identity_encoder import IdentityEncoder
+from rppgblocks.models._registry import register_model
 from rppgblocks.models.physnet import PhysNet
 
-__all__ = ["RFACENET_HR_BAND", "RFaceNet", "RFaceNetOutput"]
+__all__ = ["RFACENET_HR_BAND", "RFaceNet", "RFaceNetOutput", "rfacenet", "rfacenet_vipl"]
 
 #: rFaceNet's heart-rate band in Hz (Eq. 3): 30-252 bpm.
 RFACENET_HR_BAND: tuple[float, float] = (0.5, 4.2)
@@ -190,3 +191,62 @@ class RFaceNet(nn.Module):
             bvp = self.physnet.forward_from(features, self.ctfc_stage)
         hr = self.hr_head(bvp, fs, soft=self._use_soft_hr())
         return RFaceNetOutput(bvp, hr, identity.logits)
+
+
+@register_model(
+    input_size=(3, 128, 72, 72),
+    input_normalization="raw RGB in [0, 1]; DiffNormalized inside the BVP branch, 30 fps",
+    paper="rFaceNet, arXiv 2403.09034, §4.2 and §4.4 (cross-dataset, rPPG-Toolbox setting)",
+)
+def rfacenet(**overrides: Any) -> RFaceNet:
+    """rFaceNet in the rPPG-Toolbox cross-dataset setting: 128x72x72 clips, TCU x2, CTFC after stage 3.
+
+    The identity encoder is a ResNet-18 layout whose layer3 (9 x 9 for 144 x 144 images) feeds the CTFC; the BVP
+    branch gets the clip DiffNormalized, as rPPG-Toolbox feeds PhysNet (so rPPG-Toolbox PhysNet weights fit it),
+    while the identity branch sees the RGB clip. ``num_identities`` defaults to 8, the training subjects of PURE in
+    rPPG-Toolbox's PURE -> UBFC-rPPG protocol (subjects 01-08).
+
+    Examples:
+        >>> from rppgblocks.models import create_model
+        >>> model = create_model("rfacenet")
+        >>> model.identity_encoder.tap_stage, model.num_identities
+        (3, 8)
+    """
+    kwargs: dict[str, Any] = {
+        "num_identities": 8,
+        "fs": 30.0,
+        "tcu_scale_factor": 2.0,
+        "ctfc_stage": 3,
+        "bvp_input_norm": "diff_normalized",
+    }
+    kwargs.update(overrides)
+    return RFaceNet(**kwargs)
+
+
+@register_model(
+    input_size=(3, 64, 128, 128),
+    input_normalization="raw RGB in [0, 1], 30 fps",
+    paper="rFaceNet, arXiv 2403.09034, §4.2-§4.3 (VIPL-HR)",
+)
+def rfacenet_vipl(**overrides: Any) -> RFaceNet:
+    """rFaceNet in the paper's VIPL-HR setting: 64x128x128 clips, no TCU rescaling, CTFC after stage 3.
+
+    The identity encoder's layer2 (16 x 16 for 128 x 128 images) matches PhysNet's stage-3 map; the BVP branch gets
+    the clip temporally centred (rppgblocks' reading of the paper's "RGB normalisation"). ``num_identities``
+    defaults to 86, the training subjects of one fold of VIPL-HR's 5-fold protocol (107 subjects, 21 in fold 1).
+
+    Examples:
+        >>> from rppgblocks.models import create_model
+        >>> model = create_model("rfacenet_vipl")
+        >>> model.identity_encoder.tap_stage, model.num_identities
+        (2, 86)
+    """
+    kwargs: dict[str, Any] = {
+        "num_identities": 86,
+        "fs": 30.0,
+        "tcu_scale_factor": None,
+        "ctfc_stage": 3,
+        "bvp_input_norm": "temporal_center",
+    }
+    kwargs.update(overrides)
+    return RFaceNet(**kwargs)
