@@ -39,6 +39,11 @@ class Video(NamedTuple):
         frames: ``(T, H, W, 3)`` ``uint8`` RGB frames.
         fps: The frame rate in Hz stored in the container. Some datasets store a nominal rate here
             (VIPL-HR's AVIs all say 25); their loaders take the true rate from timestamps instead.
+
+    Examples:
+        >>> video = Video(np.zeros((10, 4, 6, 3), dtype=np.uint8), 30.0)
+        >>> video.frames.shape, video.fps
+        ((10, 4, 6, 3), 30.0)
     """
 
     frames: npt.NDArray[np.uint8]
@@ -62,6 +67,9 @@ def read_video(path: str | os.PathLike[str], *, max_frames: int | None = None, s
         VideoDecodeError: If the file cannot be opened, holds no decodable frame, or (with ``strict``) ends
             before the frame count in its header.
         ValueError: If ``max_frames`` is not a positive integer.
+
+    Shape:
+        - frames: :math:`(T, H, W, 3)`, ``uint8``, RGB
 
     Examples:
         >>> import numpy as np, tempfile, os
@@ -205,6 +213,9 @@ def write_video(
         ShapeError: If ``frames`` is not ``(T, H, W, 3)``.
         ValueError: If ``frames`` is not ``uint8``, ``fps`` is not positive or ``quality`` is out of range.
         OSError: If OpenCV cannot create the file with this codec.
+
+    Shape:
+        - frames: :math:`(T, H, W, 3)`, ``uint8``, RGB
 
     Examples:
         >>> import numpy as np, tempfile, os

@@ -89,6 +89,9 @@ def hr_metrics(pred_bpm: ArrayLike, true_bpm: ArrayLike) -> HRMetrics:
         ValueError: If the inputs are not 1-D, differ in length, are empty, hold non-finite values, or a ground
             truth is not positive.
 
+    Shape:
+        - pred_bpm, true_bpm: :math:`(n,)` (sequences, numpy arrays or tensors)
+
     Examples:
         >>> m = hr_metrics([70.0, 82.0, 95.0], [72.0, 80.0, 95.0])
         >>> round(m.mae, 3), round(m.rmse, 3), m.n

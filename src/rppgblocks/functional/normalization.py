@@ -135,6 +135,9 @@ def normalize_video(video: Tensor, method: VideoNormalization) -> Tensor:
         ValueError: If ``method`` is unknown.
         ShapeError: If ``video`` is not 5-D.
 
+    Shape:
+        - video, output: :math:`(B, C, T, H, W)`
+
     Examples:
         >>> normalize_video(torch.rand(1, 3, 4, 2, 2), "temporal_center").shape
         torch.Size([1, 3, 4, 2, 2])

@@ -56,6 +56,9 @@ def uncertainty_weighted_term(
     Raises:
         ValueError: If ``kind`` or ``classification_form`` is unknown.
 
+    Shape:
+        - loss, log_variance, output: :math:`()` (or any broadcastable shapes, elementwise)
+
     Examples:
         >>> term = uncertainty_weighted_term(torch.tensor(4.0), torch.log(torch.tensor(4.0)), kind="regression")
         >>> round(float(term), 4)  # 0.5 * (1 + log 4)
@@ -87,6 +90,12 @@ class UncertaintyLossOutput(NamedTuple):
         terms: Each task's weighted term (part of ``total``), for logging.
         weights: Each task's effective weight on its loss (:math:`\tfrac12 e^{-s}` for regression), detached.
         log_variances: Each task's current :math:`s = \log\sigma^2`, detached.
+
+    Examples:
+        >>> criterion = UncertaintyMultiTaskLoss({"bvp": "regression"}, init_log_variance=0.0)
+        >>> out = criterion({"bvp": torch.tensor(2.0)})
+        >>> float(out.total.detach()), float(out.weights["bvp"]), float(out.log_variances["bvp"])
+        (1.0, 0.5, 0.0)
     """
 
     total: Tensor

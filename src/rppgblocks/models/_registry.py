@@ -34,6 +34,7 @@ class ModelInfo:
         description: One line on what the preset is.
 
     Examples:
+        >>> from rppgblocks.models import model_info
         >>> info = model_info("physnet")
         >>> info.input_size, info.fs
         ((3, 128, 72, 72), 30.0)
@@ -73,6 +74,7 @@ def register_model(
         ValueError: If a preset of that name is already registered.
 
     Examples:
+        >>> from rppgblocks.models import list_models
         >>> "physnet" in list_models()
         True
     """
@@ -98,6 +100,7 @@ def list_models(pattern: str = "*") -> list[str]:
         The matching preset names.
 
     Examples:
+        >>> from rppgblocks.models import list_models
         >>> list_models("rfacenet*")
         ['rfacenet', 'rfacenet_vipl']
     """
@@ -111,13 +114,14 @@ def model_info(name: str) -> ModelInfo:
         ValueError: If no preset has that name; the message lists close matches.
 
     Examples:
+        >>> from rppgblocks.models import model_info
         >>> model_info("rfacenet_vipl").input_size
         (3, 64, 128, 128)
     """
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=3, cutoff=0.5)
+        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise ValueError(f"name: unknown model preset {name!r}{hint} Known presets: {list_models()}") from None
 
@@ -138,12 +142,13 @@ def create_model(name: str, **overrides: Any) -> nn.Module:
         TypeError: If an override is not an argument of the model.
 
     Examples:
+        >>> from rppgblocks.models import create_model
         >>> model = create_model("rfacenet", num_identities=10)
         >>> type(model).__name__, model.num_identities
         ('RFaceNet', 10)
         >>> create_model("rfacenett")
         Traceback (most recent call last):
         ...
-        ValueError: name: unknown model preset 'rfacenett'; did you mean 'rfacenet', 'rfacenet_vipl'? ...
+        ValueError: name: unknown model preset 'rfacenett'; did you mean 'rfacenet', ...
     """
     return model_info(name).factory(**overrides)

@@ -49,6 +49,12 @@ class IdentityEncoderOutput(NamedTuple):
     Attributes:
         feature_map: The tapped stage's output :math:`FM_i`, ``(B, C_i, h, w)``.
         logits: Identity logits, ``(B, num_classes)``.
+
+    Examples:
+        >>> import torch
+        >>> out = IdentityEncoder(num_classes=3, widths=(4, 8), depths=(1, 1), tap_stage=2)(torch.rand(1, 3, 32, 32))
+        >>> out.feature_map.shape, out.logits.shape
+        (torch.Size([1, 8, 4, 4]), torch.Size([1, 3]))
     """
 
     feature_map: Tensor

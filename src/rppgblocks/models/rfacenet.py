@@ -19,8 +19,8 @@ from rppgblocks.functional.normalization import VideoNormalization, normalize_vi
 from rppgblocks.heads.fft_heart_rate import FFTHeartRateHead
 from rppgblocks.layers.cross_task_feature_combiner import CombinerMode, CrossTaskFeatureCombiner
 from rppgblocks.layers.temporal_compressor import TemporalCompressor
-from rppgblocks.models.identity_encoder import IdentityEncoder
 from rppgblocks.models._registry import register_model
+from rppgblocks.models.identity_encoder import IdentityEncoder
 from rppgblocks.models.physnet import PhysNet
 
 __all__ = ["RFACENET_HR_BAND", "RFaceNet", "RFaceNetOutput", "rfacenet", "rfacenet_vipl"]
@@ -40,6 +40,12 @@ class RFaceNetOutput(NamedTuple):
         hr: Heart rate in bpm from ``bvp`` by the FFT head, ``(B,)`` (soft while training, hard in eval mode by
             default).
         identity_logits: Identity logits, ``(B, num_identities)``.
+
+    Examples:
+        >>> import torch
+        >>> out = RFaceNetOutput(torch.zeros(2, 64), torch.full((2,), 72.0), torch.zeros(2, 5))
+        >>> out.hr.tolist(), out._fields
+        ([72.0, 72.0], ('bvp', 'hr', 'identity_logits'))
     """
 
     bvp: Tensor

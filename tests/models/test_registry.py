@@ -1,0 +1,104 @@
+"""Every registered preset: construction, forward, one training step, torch.compile and torch.export (timm-style)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from rppgblocks.models import create_model, list_models, model_info
+
+SMALL_INPUT = (1, 3, 8, 32, 32)
+
+
+def _outputs(out: object) -> list[torch.Tensor]:
+    """The tensors of a model output (a tensor or a NamedTuple of tensors)."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    assert isinstance(out, tuple)
+    return [t for t in out if isinstance(t, torch.Tensor)]
+
+
+def _calibrated(model: nn.Module) -> nn.Module:
+    """Fit BatchNorm running statistics on random clips so that eval outputs depend on the input."""
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.rand(2, *SMALL_INPUT[1:]))
+    return model.eval()
+
+
+def test_required_presets_exist() -> None:
+    assert {"physnet", "rfacenet", "rfacenet_vipl"} <= set(list_models())
+    assert list_models("rfacenet*") == ["rfacenet", "rfacenet_vipl"]
+    assert model_info("rfacenet").input_size == (3, 128, 72, 72)
+    assert model_info("rfacenet_vipl").input_size == (3, 64, 128, 128)
+
+
+def test_unknown_name_lists_close_matches() -> None:
+    with pytest.raises(ValueError, match=r"unknown model preset 'physnett'; did you mean 'physnet'"):
+        create_model("physnett")
+    with pytest.raises(ValueError, match=r"Known presets: \["):
+        create_model("resnet50")
+
+
+def test_overrides_reach_the_constructor() -> None:
+    model = create_model("rfacenet", num_identities=3, ctfc_stage=2)
+    assert model.num_identities == 3
+    assert model.ctfc_stage == 2
+    with pytest.raises(TypeError):
+        create_model("physnet", no_such_argument=1)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_forward_at_the_preset_input_size_is_finite(name: str) -> None:
+    info = model_info(name)
+    c, t, h, w = info.input_size
+    if t * h * w > 64 * 72 * 72:  # keep CPU time bounded: full size in space, fewer frames
+        t = 16
+    model = create_model(name).eval()
+    with torch.no_grad():
+        out = _outputs(model(torch.rand(1, c, t, h, w)))
+    assert all(torch.isfinite(o).all() for o in out)
+    assert out[0].shape == (1, t)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_one_training_step_reaches_every_parameter(name: str) -> None:
+    model = create_model(name).train()
+    video = torch.rand(2, *SMALL_INPUT[1:])
+    out = _outputs(model(video))
+    loss = sum(((o.float() - o.float().mean()) * torch.randn_like(o.float())).sum() for o in out)
+    loss.backward()  # type: ignore[union-attr]
+    for param_name, p in model.named_parameters():
+        assert p.grad is not None, param_name
+        assert torch.isfinite(p.grad).all(), param_name
+        assert p.grad.abs().sum() > 0, param_name
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_compile_fullgraph_and_export_match_eager(name: str) -> None:
+    torch.manual_seed(0)
+    model = _calibrated(create_model(name))
+    video = torch.rand(*SMALL_INPUT)
+    with torch.no_grad():
+        eager = _outputs(model(video))
+        compiled = _outputs(torch.compile(model, fullgraph=True, backend="aot_eager")(video))
+        exported = _outputs(torch.export.export(model, (video,)).module()(video))
+    for a, b, c in zip(eager, compiled, exported, strict=True):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(c, a, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_low_precision_forward_is_finite_and_close(name: str, dtype: torch.dtype) -> None:
+    torch.manual_seed(0)
+    model = _calibrated(create_model(name))
+    video = torch.rand(*SMALL_INPUT)
+    with torch.no_grad():
+        reference = _outputs(model(video))[0]
+        low = _outputs(model.to(dtype)(video.to(dtype)))[0]
+    assert torch.isfinite(low).all()
+    correlation = torch.corrcoef(torch.stack([reference.flatten(), low.float().flatten()]))[0, 1]
+    assert correlation > 0.9
