@@ -127,3 +127,25 @@ def test_devices_and_dtypes(case: Case, dtype: torch.dtype, device: str) -> None
         tolerance = {torch.float32: 1e-3, torch.float16: 1.0, torch.bfloat16: 3.0}[dtype]  # bpm
         scale = torch.tensor(1.0)
     assert float((out.float().cpu() - reference).abs().max()) <= tolerance * float(scale)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("case", [c for c in CASES if c.name != "uncertainty"], ids=lambda c: c.name)
+def test_batched_equals_per_sample_stacked(case: Case) -> None:
+    torch.manual_seed(0)
+    module = _with_ctfc_identity_path(case.make()).eval()
+    inputs = case.inputs()
+    if case.name == "neg_pearson":
+        module = NegPearsonLoss("none")
+    batched = module(*inputs)
+    stacked = torch.cat([module(*(x[i : i + 1] for x in inputs)) for i in range(inputs[0].shape[0])])
+    torch.testing.assert_close(batched, stacked)
+
+
+def test_uncertainty_term_gradcheck() -> None:
+    from rppgblocks.losses import uncertainty_weighted_term
+
+    loss = torch.tensor(0.8, dtype=torch.float64, requires_grad=True)
+    s = torch.tensor(-0.3, dtype=torch.float64, requires_grad=True)
+    for kind in ("regression", "classification"):
+        assert torch.autograd.gradcheck(lambda a, b, k=kind: uncertainty_weighted_term(a, b, kind=k), (loss, s))
