@@ -29,7 +29,8 @@ EXPECTED = {
     ],
     "rppgblocks.models": [
         "RFACENET_HR_BAND", "IdentityEncoder", "IdentityEncoderOutput", "ModelInfo", "PhysNet", "RFaceNet",
-        "RFaceNetOutput", "create_model", "list_models", "model_info", "register_model",
+        "RFaceNetOutput", "convert_rppg_toolbox_physnet", "create_model", "is_rppg_toolbox_physnet_state_dict",
+        "list_models", "load_rppg_toolbox_physnet", "model_info", "register_model", "to_rppg_toolbox_physnet",
     ],
     "rppgblocks.classical": ["DEFAULT_POS_WINDOW_S", "POS", "pos"],
     "rppgblocks.evaluation": ["HRMetrics", "hr_metrics"],

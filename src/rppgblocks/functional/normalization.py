@@ -56,9 +56,10 @@ def diff_normalize(video: Tensor, *, eps: float = 1e-7) -> Tensor:
     r"""rPPG-Toolbox's "DiffNormalized" transform per clip (rppgblocks spec ``datasets.md`` §4.3).
 
     :math:`d_t = (x_{t+1} - x_t) / (x_{t+1} + x_t + \epsilon)` elementwise for :math:`t = 0 .. T-2`, divided by the
-    clip's standard deviation of :math:`d`; an all-zero frame is appended so the length stays T. (rPPG-Toolbox
-    computes the standard deviation over the whole video before cutting clips; over a clip it differs only by a
-    scale, which the network's first BatchNorm removes.)
+    clip's standard deviation of :math:`d`; an all-zero frame is appended so the length stays T. rPPG-Toolbox
+    computes the standard deviation over the whole video before cutting clips; over a clip it differs by a scale
+    factor close to 1, which changes a trained network's output in eval mode (BatchNorm then uses its running
+    statistics): for parity with rPPG-Toolbox checkpoints, normalise the whole video and then cut clips.
 
     Args:
         video: Clips ``(B, C, T, H, W)`` of non-negative intensities, T >= 2.

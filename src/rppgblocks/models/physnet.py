@@ -21,6 +21,7 @@ from rppgblocks._checks import check_shape
 from rppgblocks.errors import ShapeError
 from rppgblocks.layout import FEATURES, VIDEO
 from rppgblocks.models._registry import register_model
+from rppgblocks.models.convert import convert_rppg_toolbox_physnet, is_rppg_toolbox_physnet_state_dict
 
 __all__ = ["PhysNet", "physnet"]
 
@@ -45,6 +46,34 @@ def _up_block(channels: int) -> nn.Sequential:
     )
 
 
+def _load_rppg_toolbox_keys(
+    module: nn.Module,
+    state_dict: dict[str, Any],
+    prefix: str,
+    local_metadata: dict[str, Any],
+    strict: bool,
+    missing_keys: list[str],
+    unexpected_keys: list[str],
+    error_msgs: list[str],
+) -> None:
+    """Load-state-dict pre-hook: rename this PhysNet's entries in rPPG-Toolbox naming to ours, in place.
+
+    ``state_dict`` is the private copy that ``load_state_dict`` hands to the hooks; only keys under ``prefix`` (this
+    module's path inside the model being loaded) are looked at.
+    """
+    local = {key[len(prefix) :]: key for key in state_dict if key.startswith(prefix)}
+    if not is_rppg_toolbox_physnet_state_dict(local):
+        return
+    name = f"state_dict (keys under {prefix!r})" if prefix else "state_dict"
+    try:
+        converted = convert_rppg_toolbox_physnet({key: state_dict[full] for key, full in local.items()}, model=module)
+    except ValueError as error:
+        raise ValueError(str(error).replace("state_dict", name, 1)) from None
+    for full in local.values():
+        del state_dict[full]
+    state_dict.update({prefix + key: value for key, value in converted.items()})
+
+
 class PhysNet(nn.Module):
     r"""PhysNet (BMVC 2019) with its stages exposed, so blocks such as the CTFC can be inserted after any stage.
 
@@ -56,6 +85,15 @@ class PhysNet(nn.Module):
     by 4 (two temporal poolings, undone by the decoder) and the frames at least 16 x 16 pixels.
 
     Autograd, ``torch.compile`` and ``torch.export`` supported.
+
+    rPPG-Toolbox checkpoints load directly: :meth:`load_state_dict` also accepts a state dict in the toolbox's naming
+    (``ConvBlock1.0.weight``, ..., ``upsample2.*``, ``ConvBlock10.*``, with or without the ``module.`` prefix of
+    ``nn.DataParallel``), recognised by its ``ConvBlock1.`` keys and converted by
+    :func:`~rppgblocks.models.convert_rppg_toolbox_physnet`. This also works where PhysNet is a submodule
+    (``rfacenet.physnet.load_state_dict(toolbox_state)``, or ``physnet.ConvBlock1...`` keys in a full state dict).
+    A toolbox state dict is always checked as a whole, whatever ``strict`` says: a missing or left-over key or a
+    wrong shape raises ``ValueError`` listing every problem. The two networks then give the same BVP (the toolbox
+    network's first output); :func:`~rppgblocks.models.load_rppg_toolbox_physnet` reads a checkpoint file.
 
     Args:
         in_channels: Input channels (3 for RGB).
@@ -81,6 +119,12 @@ class PhysNet(nn.Module):
         768577
         >>> model.forward_until(torch.rand(1, 3, 32, 32, 32), stage=3).shape
         torch.Size([1, 64, 8, 4, 4])
+        >>> from rppgblocks.models.convert import to_rppg_toolbox_physnet
+        >>> toolbox_state = to_rppg_toolbox_physnet(model.state_dict())  # keys as rPPG-Toolbox saves them
+        >>> next(iter(toolbox_state))
+        'ConvBlock1.0.weight'
+        >>> model.load_state_dict(toolbox_state)
+        <All keys matched successfully>
     """
 
     def __init__(
@@ -123,6 +167,9 @@ class PhysNet(nn.Module):
         )
         self.decoder = nn.Sequential(_up_block(width), _up_block(width))
         self.head = nn.Conv3d(width, 1, kernel_size=1)
+        # Accept rPPG-Toolbox state dicts in load_state_dict (the private method also exists in torch < 2.4, where
+        # the public register_load_state_dict_pre_hook does not).
+        self._register_load_state_dict_pre_hook(_load_rppg_toolbox_keys, with_module=True)  # type: ignore[no-untyped-call]
 
     @property
     def stages(self) -> tuple[nn.Module, ...]:
