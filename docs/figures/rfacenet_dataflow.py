@@ -1,12 +1,10 @@
-"""Draw docs/_static/rfacenet_dataflow.svg, the data flow of rFaceNet (run: python docs/figures/rfacenet_dataflow.py)."""
+"""Draw docs/_static/rfacenet_dataflow.svg, rFaceNet's data flow (python docs/figures/rfacenet_dataflow.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
@@ -16,7 +14,10 @@ DATA = "#ffffff"
 LOSS = "#e4f2df"
 
 
-def box(ax: plt.Axes, x: float, y: float, w: float, h: float, text: str, color: str) -> tuple[float, float, float, float]:
+Box = tuple[float, float, float, float]
+
+
+def box(ax: plt.Axes, x: float, y: float, w: float, h: float, text: str, color: str) -> Box:
     ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02,rounding_size=0.08", fc=color, ec="#333333"))
     ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=8.5, family="DejaVu Sans")
     return x, y, w, h
@@ -29,6 +30,8 @@ def arrow(ax: plt.Axes, start: tuple[float, float], end: tuple[float, float], la
 
 
 def main() -> None:
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "rppgblocks"  # reproducible SVG ids
     fig, ax = plt.subplots(figsize=(12, 4.6))
     ax.set_xlim(0, 12)
     ax.set_ylim(0, 4.6)

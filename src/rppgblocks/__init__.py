@@ -14,7 +14,15 @@ from rppgblocks.errors import ShapeError, VideoDecodeError
 from rppgblocks.heads import FFTHeartRateHead
 from rppgblocks.layers import CTFC, CrossTaskFeatureCombiner, TemporalCompressor
 from rppgblocks.losses import NegPearsonLoss, UncertaintyLossOutput, UncertaintyMultiTaskLoss
-from rppgblocks.models import IdentityEncoder, PhysNet, RFaceNet, RFaceNetOutput, create_model, list_models
+from rppgblocks.models import (
+    IdentityEncoder,
+    PhysNet,
+    RFaceNet,
+    RFaceNetOutput,
+    RPPGNet,
+    create_model,
+    list_models,
+)
 
 __all__ = [
     "CTFC",
@@ -25,6 +33,7 @@ __all__ = [
     "PhysNet",
     "RFaceNet",
     "RFaceNetOutput",
+    "RPPGNet",
     "ShapeError",
     "TemporalCompressor",
     "UncertaintyLossOutput",

@@ -13,8 +13,10 @@ from rppgblocks.functional.normalization import (
     normalize_video,
     standardize,
 )
+from rppgblocks.functional.partition import split_quadrants
 from rppgblocks.functional.pearson import neg_pearson_loss, pearson_correlation
 from rppgblocks.functional.rgb_trace import spatial_mean_rgb
+from rppgblocks.functional.skin_attention import skin_attention, skin_attention_weights
 from rppgblocks.functional.temporal import temporal_compress
 
 __all__ = [
@@ -27,8 +29,11 @@ __all__ = [
     "normalize_video",
     "pearson_correlation",
     "power_spectral_density",
+    "skin_attention",
+    "skin_attention_weights",
     "soft_fft_heart_rate",
     "spatial_mean_rgb",
+    "split_quadrants",
     "standardize",
     "temporal_compress",
 ]

@@ -10,6 +10,7 @@ from rppgblocks.models.convert import (
 from rppgblocks.models.identity_encoder import IdentityEncoder, IdentityEncoderOutput
 from rppgblocks.models.physnet import PhysNet
 from rppgblocks.models.rfacenet import RFACENET_HR_BAND, RFaceNet, RFaceNetOutput
+from rppgblocks.models.rppgnet import RPPGNet, RPPGNetOutput
 
 __all__ = [
     "RFACENET_HR_BAND",
@@ -19,6 +20,8 @@ __all__ = [
     "PhysNet",
     "RFaceNet",
     "RFaceNetOutput",
+    "RPPGNet",
+    "RPPGNetOutput",
     "convert_rppg_toolbox_physnet",
     "create_model",
     "is_rppg_toolbox_physnet_state_dict",

@@ -81,8 +81,10 @@ class PhysNet(nn.Module):
     ``1..k`` and returns :math:`M_k`; :meth:`forward_from` continues from a (possibly modified) :math:`M_k` to the BVP;
     :meth:`forward_intermediates` returns the BVP and every stage output.
 
-    With the defaults it has 768,577 parameters, the original's count (spec §1). The clip length must be divisible
-    by 4 (two temporal poolings, undone by the decoder) and the frames at least 16 x 16 pixels.
+    With the defaults it has 768,577 parameters, the original's count (spec §1). As in the original, every
+    convolution before a BatchNorm has a bias; BatchNorm cancels it, so in training mode its gradient is zero (the
+    biases are kept so that rPPG-Toolbox checkpoints load unchanged). The clip length must be divisible by 4 (two
+    temporal poolings, undone by the decoder) and the frames at least 16 x 16 pixels.
 
     Autograd, ``torch.compile`` and ``torch.export`` supported.
 
