@@ -53,10 +53,23 @@ def _signals() -> tuple[torch.Tensor, ...]:
     return (torch.stack([torch.sin(2 * torch.pi * f * t) for f in (1.1, 1.7)]) + 0.1 * torch.randn(2, 160),)
 
 
+class _Quadrants(nn.Module):
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        from rppgblocks.functional import split_quadrants
+
+        return split_quadrants(features)
+
+
 def _cases() -> list[Case]:
     from rppgblocks.functional import center_over_time, diff_normalize, standardize
+    from rppgblocks.layers import SkinAttention, SkinSegmentationBranch, SpatioTemporalConv, STBlock
 
     return [
+        Case("spatio_temporal_conv", lambda: SpatioTemporalConv(3, 4), lambda: (torch.rand(2, 3, 4, 6, 6),)),
+        Case("st_block", lambda: STBlock(3, 4), lambda: (torch.rand(2, 3, 4, 6, 6),)),
+        Case("skin_segmentation", lambda: SkinSegmentationBranch(8), lambda: (torch.rand(2, 8, 4, 6, 6),)),
+        Case("skin_attention", SkinAttention, lambda: (torch.randn(2, 5, 4, 6, 6), torch.rand(2, 4, 6, 6))),
+        Case("split_quadrants", _Quadrants, lambda: (torch.randn(2, 3, 4, 6, 6),)),
         Case("temporal_compressor", lambda: TemporalCompressor(2.0), lambda: (torch.rand(2, 3, 8, 9, 9),)),
         Case(
             "ctfc",
