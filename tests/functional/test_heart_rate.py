@@ -57,6 +57,13 @@ def test_refinement_beats_the_bin_width_on_128_samples_at_30_fps() -> None:
     assert (fine - hr).abs().max() < 0.5
 
 
+def test_refined_hr_at_the_band_edges() -> None:
+    hr = torch.tensor([30.0, 30.3, 251.7, 252.0], dtype=torch.float64)  # the edges of (0.5, 4.2) Hz
+    estimate = fft_heart_rate(_sinusoids(hr, 30.0, 128), 30.0, band=(0.5, 4.2))
+    assert (estimate - hr).abs().max() < 0.5
+    assert bool(((estimate >= 30.0) & (estimate <= 252.0)).all())
+
+
 def test_boxcar_unrefined_equals_the_toolbox_rule() -> None:
     """boxcar, no refinement, no detrend, nfft = next pow2: the argmax of scipy's periodogram in the band, x60."""
     rng = np.random.default_rng(0)

@@ -224,9 +224,11 @@ def fft_heart_rate(
         denom = left - 2 * centre + right
         delta = 0.5 * (left - right) / denom
         interior = (peak.squeeze(-1) > 0) & (peak.squeeze(-1) < n_bins - 1) & (denom < 0)
-        delta = torch.where(interior, delta.clamp(-0.5, 0.5), torch.zeros_like(delta))
+        # At a local maximum the vertex lies within half a bin; a peak pinned to the band's edge by the mask (the
+        # spectrum still rising outside) may move up to one bin, and the result is then clamped into the band.
+        delta = torch.where(interior, delta.clamp(-1.0, 1.0), torch.zeros_like(delta))
         bin_width = freqs[:, 1] - freqs[:, 0]
-        f_peak = f_peak + delta * bin_width
+        f_peak = (f_peak + delta * bin_width).clamp(band[0], band[1])
     return 60.0 * f_peak
 
 
