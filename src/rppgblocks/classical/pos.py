@@ -68,8 +68,10 @@ def pos(rgb: Tensor, fs: float, *, window_s: float = DEFAULT_POS_WINDOW_S) -> Te
     3. alpha tuning: :math:`h = S_1 + \frac{\sigma(S_1)}{\sigma(S_2)} S_2`;
     4. overlap-adding: :math:`H \mathrel{+}= h - \mu(h)` at the window's frames.
 
-    All windows of the whole batch are processed at once (``Tensor.unfold`` for the windows, ``fold`` for the
-    overlap-add); there is no loop over frames. As in the paper, the overlap-added output is not divided by the
+    Since each window's output is a linear combination of the trace with coefficients set by the window's means
+    and covariances, all windows of the whole batch are computed at once from running (prefix) sums, in
+    :math:`O(T)` time and memory instead of :math:`O(T l)`; there is no loop over frames or windows. The sums are
+    accumulated in float64 on a centred trace. As in the paper, the overlap-added output is not divided by the
     number of windows covering a frame, so its first and last :math:`l - 1` frames taper towards zero.
 
     The trace should hold linear, positive intensities (e.g. :func:`~rppgblocks.functional.spatial_mean_rgb` of
@@ -119,7 +121,7 @@ def pos(rgb: Tensor, fs: float, *, window_s: float = DEFAULT_POS_WINDOW_S) -> Te
     if rgb.dtype.is_complex:
         raise TypeError(f"rgb: expected a real tensor, got dtype {rgb.dtype}")
     length = _validate(fs, window_s)
-    batch, _, n_frames = rgb.shape
+    n_frames = rgb.shape[-1]
     if n_frames < length:
         raise ValueError(
             f"rgb: has T={n_frames} frames, fewer than one POS window of {length} frames "
@@ -129,24 +131,54 @@ def pos(rgb: Tensor, fs: float, *, window_s: float = DEFAULT_POS_WINDOW_S) -> Te
     eps = torch.finfo(dtype).eps
     tiny = torch.finfo(dtype).tiny
 
-    windows = rgb.to(dtype).unfold(-1, length, 1)  # (B, 3, W, l), W = T - l + 1 windows
-    # 1. temporal normalisation, with a sign-preserving guard against a zero mean
-    mean = windows.mean(dim=-1, keepdim=True)
+    # Every step is linear in the trace given the per-window statistics, so the whole algorithm runs on running
+    # sums (prefix sums over time) in O(T), instead of materialising the T - l + 1 windows of l frames. The sums
+    # are kept in float64 on a per-channel centred trace, which keeps the second moments free of cancellation.
+    x = rgb.to(torch.float64)
+    offset = x.mean(dim=-1, keepdim=True)  # (B, 3, 1)
+    centred = x - offset
+    n_windows = n_frames - length + 1
+    first = _window_sums(centred, length)  # (B, 3, W)
+    second = _window_sums(centred[:, :, None, :] * centred[:, None, :, :], length)  # (B, 3, 3, W)
+    local_mean = first / length  # window means of the centred trace
+    covariance = second / length - local_mean[:, :, None, :] * local_mean[:, None, :, :]  # (B, 3, 3, W)
+    # 1. temporal normalisation by the window mean, with a sign-preserving guard against a zero mean
+    mean = local_mean + offset
     mean = torch.where(mean < 0, mean.clamp_max(-eps), mean.clamp_min(eps))
-    normalised = windows / mean
-    # 2. projection onto the plane orthogonal to the skin tone
-    projection = torch.tensor(_PROJECTION, dtype=dtype, device=rgb.device)
-    s = torch.einsum("pc,bcwl->bpwl", projection, normalised)
-    s1, s2 = s[:, 0], s[:, 1]  # (B, W, l)
-    # 3. alpha tuning; the ratio of standard deviations does not depend on the (n or n-1) normalisation
-    std1 = s1.var(dim=-1, correction=0, keepdim=True).clamp_min(tiny).sqrt()
-    std2 = s2.var(dim=-1, correction=0, keepdim=True).clamp_min(tiny).sqrt()
-    h = s1 + (std1 / (std2 + eps)) * s2
-    # 4. mean removal (zero up to rounding: each row of P sums to 0 and every normalised window has mean 1; kept
-    #    as in the paper) and overlap-add: window w adds h[w, k] at frame w + k
-    h = h - h.mean(dim=-1, keepdim=True)
-    summed = F.fold(h.transpose(1, 2), output_size=(1, n_frames), kernel_size=(1, length))
-    return summed.reshape(batch, n_frames)
+    # 2. projection: S_k = sum_c P_kc x_c / mean_c, i.e. coefficients q_kc = P_kc / mean_c per window
+    projection = torch.tensor(_PROJECTION, dtype=torch.float64, device=rgb.device)
+    q = projection[None, :, :, None] / mean[:, None, :, :]  # (B, 2, 3, W)
+    # 3. alpha tuning: var(S_k) = q_k^T Cov q_k over each window
+    variance = torch.einsum("bkcw,bcdw,bkdw->bkw", q, covariance, q)
+    # a variance below the rounding error of this sum is zero: floor it there, so that alpha stays a ratio of
+    # comparable numbers when a window holds no chromatic variation at all (e.g. a pure intensity change)
+    rounding = torch.einsum("bkcw,bcdw,bkdw->bkw", q.abs(), covariance.abs(), q.abs())
+    variance = torch.maximum(variance, 16 * torch.finfo(torch.float64).eps * rounding)
+    std1 = variance[:, 0].clamp_min(tiny).sqrt()
+    std2 = variance[:, 1].clamp_min(tiny).sqrt()
+    alpha = std1 / (std2 + eps)  # (B, W)
+    weights = q[:, 0] + alpha[:, None, :] * q[:, 1]  # h_w(t) = sum_c weights_c(w) x_c(t), (B, 3, W)
+    # 4. mean removal (zero up to rounding: each row of P sums to 0; kept as in the paper) and overlap-add: frame t
+    #    receives h_w(t) - mean(h_w) from every window w that covers it
+    window_mean = (weights * (local_mean + offset)).sum(dim=1)  # (B, W)
+    frames = torch.arange(n_frames, device=rgb.device)
+    last = frames.clamp(max=n_windows - 1) + 1
+    first_window = (frames - length + 1).clamp(min=0)
+    covering_weights = _prefix(weights)[..., last] - _prefix(weights)[..., first_window]  # (B, 3, T)
+    covering_means = _prefix(window_mean)[..., last] - _prefix(window_mean)[..., first_window]  # (B, T)
+    pulse = (covering_weights * x).sum(dim=1) - covering_means
+    return pulse.to(dtype)
+
+
+def _prefix(values: Tensor) -> Tensor:
+    """Prefix sums along the last axis with a leading zero: ``out[..., k] = values[..., :k].sum(-1)``."""
+    return F.pad(values.cumsum(dim=-1), (1, 0))
+
+
+def _window_sums(values: Tensor, length: int) -> Tensor:
+    """Sums over every window of ``length`` consecutive samples along the last axis (T - length + 1 of them)."""
+    prefix = _prefix(values)
+    return prefix[..., length:] - prefix[..., :-length]
 
 
 class POS(nn.Module):
