@@ -142,7 +142,7 @@ class TestEstimateCommand:
             (["estimate", "x.avi", "--band", "3", "1"], "--band: expected 0 <= low_hz < high_hz, got (3.0, 1.0)"),
             (["estimate", "x.avi", "--window-s", "0"], "argument --window-s: expected a finite number > 0, got '0'"),
             (["estimate", "x.avi", "--fs", "nan"], "argument --fs: expected a finite number > 0, got 'nan'"),
-            (["estimate", "x.avi", "--method", "chrom"], "argument --method: invalid choice: 'chrom'"),
+            (["estimate", "x.avi", "--method", "nope"], "argument --method: invalid choice: 'nope'"),
             (["estimate"], "the following arguments are required: VIDEO"),
             ([], "the following arguments are required: COMMAND"),
         ],
@@ -187,8 +187,9 @@ class TestEstimateVideo:
     @pytest.mark.parametrize(
         ("kwargs", "message"),
         [
-            ({"method": "chrom"}, r"method: expected one of \['pos'\], got 'chrom'"),
-            ({"roi": "face"}, r"roi: expected one of \['full'\], got 'face'"),
+            ({"method": "nope"}, r"method: expected one of \['chrom', 'green', 'ica', 'lgi', 'omit', 'pbv', 'pos'\]"),
+            ({"roi": "face"}, r"roi: expected one of \['full', 'skin'\], got 'face'"),
+            ({"band": (0.0, 3.0)}, r"band: the band-pass of the post-processing needs low_hz > 0"),
             ({"band": (2.0, 1.0)}, r"band: expected 0 <= low_hz < high_hz"),
             ({"window_s": -1.0}, r"window_s: expected a finite number > 0, got -1.0"),
             ({"window_s": 0.01}, r"pulse_84.avi: window_s: window_s=0.01 s at fs=30.0 Hz gives a window of 1 frame"),

@@ -1,13 +1,14 @@
 """The ``rppgblocks`` command line: ``python -m rppgblocks estimate VIDEO [VIDEO ...]``.
 
 ``estimate`` decodes each video (:func:`rppgblocks.data.video.read_video`, the ``video`` extra), takes the
-spatial mean RGB of a region of interest in every frame (:func:`rppgblocks.functional.rgb_trace.spatial_mean_rgb`;
-today the whole frame), recovers the pulse with a training-free method (today POS, Wang et al., IEEE TBME 64(7),
-2017) and prints the heart rate in bpm at the largest spectral peak inside a band
-(:func:`rppgblocks.functional.fft_heart_rate`, rFaceNet arXiv 2403.09034 Eq. 3).
+spatial mean RGB of a region of interest in every frame (:func:`rppgblocks.functional.rgb_trace_from_video`: the
+whole frame, or its skin-coloured pixels), recovers the pulse with a training-free method of
+:mod:`rppgblocks.classical` (``green``, ``ica``, ``chrom``, ``pbv``, ``pos`` (default), ``lgi``, ``omit``), detrends
+and band-passes it as rPPG-Toolbox's evaluation does, and prints the heart rate in bpm at the largest spectral peak
+inside a band (:func:`rppgblocks.functional.fft_heart_rate`, rFaceNet arXiv 2403.09034 Eq. 3).
 
-Methods and regions of interest are looked up in two read-only tables, so a new method (CHROM, GREEN, a trained
-model) or a ``--roi face`` option is one entry each; the command-line choices are taken from the tables.
+Methods and regions of interest are looked up in two read-only tables, so a new method (a trained model) or a
+``--roi face`` option is one entry each; the command-line choices are taken from the tables.
 
 Exit status: 0 if every video was estimated, 1 if any video failed (each failure is reported on stderr, and the
 other videos are still processed), 2 for a bad command line.
@@ -30,11 +31,22 @@ from einops import rearrange
 from torch import Tensor
 
 from rppgblocks._checks import check_band, check_finite_positive
-from rppgblocks.classical.pos import DEFAULT_POS_WINDOW_S, _validate, pos
+from rppgblocks.classical._common import hann_window_length
+from rppgblocks.classical.chrom import _validate as _validate_chrom
+from rppgblocks.classical.chrom import chrom
+from rppgblocks.classical.green import green
+from rppgblocks.classical.ica import ica
+from rppgblocks.classical.lgi import lgi
+from rppgblocks.classical.omit import omit
+from rppgblocks.classical.pbv import pbv
+from rppgblocks.classical.pos import DEFAULT_POS_WINDOW_S, pos
+from rppgblocks.classical.pos import _validate as _validate_pos
 from rppgblocks.data.video import read_video
 from rppgblocks.errors import VideoDecodeError
+from rppgblocks.functional.detrend import detrend_smoothness_priors
+from rppgblocks.functional.filters import bandpass
 from rppgblocks.functional.heart_rate import DEFAULT_HR_BAND, fft_heart_rate
-from rppgblocks.functional.rgb_trace import spatial_mean_rgb
+from rppgblocks.functional.rgb_trace import rgb_trace_from_video, spatial_mean_rgb
 
 __all__ = ["Estimate", "estimate_video", "main"]
 
@@ -42,23 +54,81 @@ PROG = "rppgblocks"
 
 
 class _Method(NamedTuple):
-    """A pulse-extraction method: ``run(rgb (B, 3, T), fs, window_s) -> (B, T)`` and the frames it needs."""
+    """A pulse-extraction method: ``run(rgb (B, 3, T), fs, window_s, band) -> (B, T)`` and the frames it needs.
 
-    run: Callable[[Tensor, float, float], Tensor]
-    min_frames: Callable[[float, float], int]
+    ``min_frames(fs, window_s, band)`` validates the method's settings (raising :class:`ValueError`) and returns
+    the number of frames it needs; ``windowed`` says whether it uses ``window_s``.
+    """
+
+    run: Callable[[Tensor, float, float, tuple[float, float]], Tensor]
+    min_frames: Callable[[float, float, tuple[float, float]], int]
+    windowed: bool
     description: str
 
 
-def _run_pos(rgb: Tensor, fs: float, window_s: float) -> Tensor:
+def _run_green(rgb: Tensor, fs: float, window_s: float, band: tuple[float, float]) -> Tensor:
+    return green(rgb)
+
+
+def _run_ica(rgb: Tensor, fs: float, window_s: float, band: tuple[float, float]) -> Tensor:
+    return ica(rgb, fs, band=band)
+
+
+def _run_chrom(rgb: Tensor, fs: float, window_s: float, band: tuple[float, float]) -> Tensor:
+    return chrom(rgb, fs, window_s=window_s, band=band)
+
+
+def _run_pbv(rgb: Tensor, fs: float, window_s: float, band: tuple[float, float]) -> Tensor:
+    return pbv(rgb, fs, window_s=window_s)
+
+
+def _run_pos(rgb: Tensor, fs: float, window_s: float, band: tuple[float, float]) -> Tensor:
     return pos(rgb, fs, window_s=window_s)
+
+
+def _run_lgi(rgb: Tensor, fs: float, window_s: float, band: tuple[float, float]) -> Tensor:
+    return lgi(rgb)
+
+
+def _run_omit(rgb: Tensor, fs: float, window_s: float, band: tuple[float, float]) -> Tensor:
+    return omit(rgb)
+
+
+def _frames_chrom(fs: float, window_s: float, band: tuple[float, float]) -> int:
+    return _validate_chrom(fs, window_s, band, 3)[0]
+
+
+def _frames_pbv(fs: float, window_s: float, band: tuple[float, float]) -> int:
+    return hann_window_length(fs, window_s, "PBV")
+
+
+def _frames_pos(fs: float, window_s: float, band: tuple[float, float]) -> int:
+    return _validate_pos(fs, window_s)
+
+
+def _two_frames(fs: float, window_s: float, band: tuple[float, float]) -> int:
+    return 2
+
+
+def _three_frames(fs: float, window_s: float, band: tuple[float, float]) -> int:
+    return 3
 
 
 _METHODS: Mapping[str, _Method] = MappingProxyType(
     {
-        "pos": _Method(
-            _run_pos,
-            _validate,
-            "Plane-Orthogonal-to-Skin (Wang et al., IEEE TBME 2017)",
+        "green": _Method(_run_green, _two_frames, False, "the green channel (Verkruysse et al., Optics Express 2008)"),
+        "ica": _Method(_run_ica, _three_frames, False, "FastICA of the RGB traces (Poh et al., Optics Express 2010)"),
+        "chrom": _Method(_run_chrom, _frames_chrom, True, "chrominance (de Haan and Jeanne, IEEE TBME 2013)"),
+        "pbv": _Method(
+            _run_pbv, _frames_pbv, True, "blood volume pulse signature (de Haan and van Leest, Physiol. Meas. 2014)"
+        ),
+        "pos": _Method(_run_pos, _frames_pos, True, "Plane-Orthogonal-to-Skin (Wang et al., IEEE TBME 2017)"),
+        "lgi": _Method(_run_lgi, _two_frames, False, "local group invariance (Pilz et al., CVPRW 2018)"),
+        "omit": _Method(
+            _run_omit,
+            _two_frames,
+            False,
+            "orthogonal matrix image transformation (Alvarez Casado and Bordallo Lopez, IEEE JBHI 2023)",
         ),
     }
 )
@@ -68,8 +138,18 @@ def _whole_frame(video: Tensor) -> Tensor:
     return spatial_mean_rgb(video)
 
 
+def _skin_pixels(video: Tensor) -> Tensor:
+    return rgb_trace_from_video(video, skin_mask="ycrcb")
+
+
 #: Regions of interest: ``video (1, 3, T, H, W) uint8 -> RGB trace (1, 3, T)``.
-_ROIS: Mapping[str, Callable[[Tensor], Tensor]] = MappingProxyType({"full": _whole_frame})
+_ROIS: Mapping[str, Callable[[Tensor], Tensor]] = MappingProxyType({"full": _whole_frame, "skin": _skin_pixels})
+
+#: The smoothness-priors lambda and Butterworth order of the post-processing (rPPG-Toolbox's, ``datasets.md`` §4.5).
+_POSTPROCESS_LAMBDA = 100.0
+_POSTPROCESS_ORDER = 1
+#: filtfilt's default padding for a first-order band-pass (3 * 3 coefficients): the signal must be longer.
+_POSTPROCESS_MIN_FRAMES = 10
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,11 +164,14 @@ class Estimate:
         method: The pulse-extraction method, e.g. ``"pos"``.
         band: The heart-rate search band ``(low_hz, high_hz)`` in Hz.
         roi: The region of interest whose mean colour was used, e.g. ``"full"`` (the whole frame).
-        window_s: The method's window length in seconds.
-        bvp: The recovered pulse signal, ``(T,)`` float32, arbitrary units.
+        window_s: The method's window length in seconds (as given; unused by the window-free methods ``green``,
+            ``ica``, ``lgi`` and ``omit``).
+        bvp: The recovered pulse signal, ``(T,)`` float32, arbitrary units (after the post-processing if
+            ``postprocess``).
+        postprocess: Whether the pulse signal was detrended and band-passed before the heart rate was taken.
 
     Examples:
-        >>> est = Estimate("a.avi", 72.5, 30.0, 300, "pos", (0.6, 3.3), "full", 1.6, torch.zeros(300))
+        >>> est = Estimate("a.avi", 72.5, 30.0, 300, "pos", (0.6, 3.3), "full", 1.6, torch.zeros(300), True)
         >>> est.to_json()
         {'path': 'a.avi', 'hr_bpm': 72.5, 'fs': 30.0, 'n_frames': 300, 'method': 'pos', 'band': [0.6, 3.3]}
     """
@@ -102,6 +185,7 @@ class Estimate:
     roi: str
     window_s: float
     bvp: Tensor
+    postprocess: bool = True
 
     def to_json(self) -> dict[str, object]:
         """The fields printed by ``estimate --json``: path, hr_bpm, fs, n_frames, method, band."""
@@ -123,23 +207,34 @@ def estimate_video(
     window_s: float = DEFAULT_POS_WINDOW_S,
     fs: float | None = None,
     roi: str = "full",
+    postprocess: bool = True,
 ) -> Estimate:
     """Estimate the heart rate of the person in a video file, without training.
 
     The pipeline of ``rppgblocks estimate``: decode the video (:func:`rppgblocks.data.video.read_video`), average
-    the region of interest of each frame into an RGB trace (:func:`rppgblocks.functional.rgb_trace.spatial_mean_rgb`),
-    recover the pulse with ``method`` (``"pos"``: :func:`rppgblocks.classical.pos`, Wang et al., IEEE TBME 64(7),
-    2017, Algorithm 1) and take the largest spectral peak in ``band``
+    the region of interest of each frame into an RGB trace (:func:`rppgblocks.functional.rgb_trace_from_video`),
+    recover the pulse with ``method`` (a function of :mod:`rppgblocks.classical`; default ``"pos"``:
+    :func:`rppgblocks.classical.pos`, Wang et al., IEEE TBME 64(7), 2017, Algorithm 1), detrend and band-pass it
+    (``postprocess``) and take the largest spectral peak in ``band``
     (:func:`rppgblocks.functional.fft_heart_rate`: Hann window, zero padding, parabolic refinement).
 
     Args:
         path: The video file (any container and codec OpenCV decodes).
-        method: The pulse-extraction method; only ``"pos"`` for now.
+        method: The pulse-extraction method: ``"green"``, ``"ica"``, ``"chrom"``, ``"pbv"``, ``"pos"`` (default),
+            ``"lgi"`` or ``"omit"`` (the functions of the same name in :mod:`rppgblocks.classical`, with their
+            defaults except ``window_s`` and ``band``).
         band: The heart-rate search band ``(low_hz, high_hz)`` in Hz. Default
-            :data:`~rppgblocks.functional.DEFAULT_HR_BAND` = (0.6, 3.3) Hz, i.e. 36-198 bpm.
-        window_s: The method's window length in seconds (POS: default 1.6 s).
+            :data:`~rppgblocks.functional.DEFAULT_HR_BAND` = (0.6, 3.3) Hz, i.e. 36-198 bpm. ``ica`` also selects
+            its component in it and ``chrom`` band-passes to it.
+        window_s: The window length in seconds of the windowed methods ``pos``, ``chrom`` and ``pbv`` (default
+            1.6 s); the others ignore it.
         fs: The frame rate in Hz; ``None`` (default) takes the rate stored in the container.
-        roi: The region of interest; only ``"full"`` (the whole frame) for now.
+        roi: The region of interest: ``"full"`` (default, the whole frame) or ``"skin"`` (the pixels of each frame in
+            the Chai-Ngan skin-colour box, :func:`rppgblocks.functional.rgb_trace_from_video`).
+        postprocess: Whether to detrend the pulse signal by smoothness priors (lambda = 100,
+            :func:`rppgblocks.functional.detrend_smoothness_priors`) and band-pass it to ``band`` (first-order
+            zero-phase Butterworth, :func:`rppgblocks.functional.bandpass`) before taking its heart rate: the
+            post-processing of rPPG-Toolbox's evaluation of every method (``datasets.md`` §4.5). Default ``True``.
 
     Returns:
         An :class:`Estimate`.
@@ -185,17 +280,25 @@ def estimate_video(
         )
     try:
         check_band(band, fs=rate)
-        needed = spec.min_frames(rate, window_s)
+        needed = spec.min_frames(rate, window_s, band)
+        if postprocess:
+            if band[0] <= 0:
+                raise ValueError(f"band: the band-pass of the post-processing needs low_hz > 0, got {band}")
+            needed = max(needed, _POSTPROCESS_MIN_FRAMES)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
     if n_frames < needed:
+        what = f"one window of {window_s:g} s = {needed} frames" if spec.windowed else f"{needed} frames"
         raise ValueError(
             f"{path}: too short: {n_frames} frames at {rate:g} Hz ({n_frames / rate:.2f} s), but {method} needs "
-            f"at least one window of {window_s:g} s = {needed} frames"
+            f"at least {what}"
         )
     clip = rearrange(torch.from_numpy(video.frames), "t h w c -> 1 c t h w")
     trace = _ROIS[roi](clip)
-    bvp = spec.run(trace, rate, window_s)
+    bvp = spec.run(trace, rate, window_s, band)
+    if postprocess:
+        detrended = detrend_smoothness_priors(bvp, lam=_POSTPROCESS_LAMBDA)
+        bvp = bandpass(detrended, rate, band=band, order=_POSTPROCESS_ORDER)
     hr = float(fft_heart_rate(bvp, rate, band=band)[0])
     return Estimate(
         path=str(path),
@@ -207,6 +310,7 @@ def estimate_video(
         roi=roi,
         window_s=float(window_s),
         bvp=bvp[0].float(),
+        postprocess=postprocess,
     )
 
 
@@ -256,13 +360,15 @@ def _build_parser() -> argparse.ArgumentParser:
         "--method",
         choices=sorted(_METHODS),
         default="pos",
-        help="pulse-extraction method (default: pos = " + _METHODS["pos"].description + ")",
+        help="pulse-extraction method (default: pos): "
+        + "; ".join(f"{name} = {spec.description}" for name, spec in _METHODS.items()),
     )
     est.add_argument(
         "--roi",
         choices=sorted(_ROIS),
         default="full",
-        help="region of interest whose mean colour is used (default: full = the whole frame)",
+        help="region of interest whose mean colour is used (default: full = the whole frame; skin = the pixels of "
+        "skin colour, Chai-Ngan YCrCb box)",
     )
     est.add_argument(
         "--band",
@@ -279,7 +385,8 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=DEFAULT_POS_WINDOW_S,
         metavar="SECONDS",
-        help=f"method window length in seconds (default: {DEFAULT_POS_WINDOW_S})",
+        help=f"window length in seconds of the windowed methods chrom, pbv and pos (default: {DEFAULT_POS_WINDOW_S}); "
+        "ignored by the others",
     )
     est.add_argument(
         "--fs",
@@ -287,6 +394,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="HZ",
         help="frame rate in Hz (default: the rate stored in the video container)",
+    )
+    est.add_argument(
+        "--no-postprocess",
+        dest="postprocess",
+        action="store_false",
+        help="take the heart rate of the method's raw output (default: detrend, lambda = 100, and band-pass it to "
+        "the band first, as rPPG-Toolbox's evaluation does)",
     )
     est.add_argument(
         "--json", action="store_true", help="print one JSON object per video (path, hr_bpm, fs, n_frames, method, band)"
@@ -299,7 +413,15 @@ def _estimate_command(args: argparse.Namespace) -> int:
     failures = 0
     for path in args.videos:
         try:
-            est = estimate_video(path, method=args.method, band=band, window_s=args.window_s, fs=args.fs, roi=args.roi)
+            est = estimate_video(
+                path,
+                method=args.method,
+                band=band,
+                window_s=args.window_s,
+                fs=args.fs,
+                roi=args.roi,
+                postprocess=args.postprocess,
+            )
         except (FileNotFoundError, VideoDecodeError, ValueError, ImportError, OSError) as exc:
             failures += 1
             print(f"{PROG} estimate: error: {exc}", file=sys.stderr)
@@ -316,11 +438,11 @@ def _estimate_command(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``rppgblocks`` command line and return its exit status.
 
-    ``rppgblocks estimate VIDEO [VIDEO ...] [--method pos] [--roi full] [--band LOW_HZ HIGH_HZ] [--window-s 1.6]
-    [--fs HZ] [--json]`` prints, per video, the heart rate in bpm from :func:`estimate_video` (band default
-    :data:`~rppgblocks.functional.DEFAULT_HR_BAND` = (0.6, 3.3) Hz). A video that cannot be estimated (missing,
-    undecodable, too short for the window) is reported on stderr without a traceback, and the others are still
-    processed.
+    ``rppgblocks estimate VIDEO [VIDEO ...] [--method {green,ica,chrom,pbv,pos,lgi,omit}] [--roi {full,skin}]
+    [--band LOW_HZ HIGH_HZ] [--window-s 1.6] [--fs HZ] [--no-postprocess] [--json]`` prints, per video, the heart
+    rate in bpm from :func:`estimate_video` (band default :data:`~rppgblocks.functional.DEFAULT_HR_BAND` =
+    (0.6, 3.3) Hz). A video that cannot be estimated (missing, undecodable, too short for the window) is reported
+    on stderr without a traceback, and the others are still processed.
 
     Args:
         argv: The arguments without the program name; ``None`` (default) reads ``sys.argv[1:]``.

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rppgblocks._checks import check_finite_positive, check_shape
-from rppgblocks.layout import TRACE
+from rppgblocks._checks import check_finite_positive
+from rppgblocks.classical._common import check_rgb
 
 __all__ = ["DEFAULT_POS_WINDOW_S", "POS", "pos"]
 
@@ -96,7 +96,7 @@ def pos(rgb: Tensor, fs: float, *, window_s: float = DEFAULT_POS_WINDOW_S) -> Te
         The pulse signals, ``(B, T)``, float32 (float64 for float64 input), arbitrary units.
 
     Raises:
-        TypeError: If ``rgb`` is not a tensor.
+        TypeError: If ``rgb`` is not a real tensor (complex and bool are refused).
         ShapeError: If ``rgb`` is not ``(B, 3, T)``.
         ValueError: If ``fs`` or ``window_s`` is not a finite number > 0, the window is shorter than 2 frames,
             or ``rgb`` has fewer frames than one window.
@@ -117,9 +117,7 @@ def pos(rgb: Tensor, fs: float, *, window_s: float = DEFAULT_POS_WINDOW_S) -> Te
         >>> round(float(fft_heart_rate(bvp, fs)))
         72
     """
-    check_shape(rgb, TRACE, "rgb", c=3)
-    if rgb.dtype.is_complex:
-        raise TypeError(f"rgb: expected a real tensor, got dtype {rgb.dtype}")
+    dtype = check_rgb(rgb)
     length = _validate(fs, window_s)
     n_frames = rgb.shape[-1]
     if n_frames < length:
@@ -127,7 +125,6 @@ def pos(rgb: Tensor, fs: float, *, window_s: float = DEFAULT_POS_WINDOW_S) -> Te
             f"rgb: has T={n_frames} frames, fewer than one POS window of {length} frames "
             f"(window_s={window_s} s at fs={fs} Hz); give at least {length} frames or a shorter window_s"
         )
-    dtype = torch.float64 if rgb.dtype == torch.float64 else torch.float32
     eps = torch.finfo(dtype).eps
     tiny = torch.finfo(dtype).tiny
 

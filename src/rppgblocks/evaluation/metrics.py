@@ -31,14 +31,18 @@ class HRMetrics:
         mape: Mean absolute percentage error in %; ``mape_se`` = ``100 * std(abs(e) / HR_gt) / sqrt(n)``.
         pearson: Pearson r between predictions and ground truth (NaN if either is constant or n < 2);
             ``pearson_se`` = ``sqrt((1 - r**2) / (n - 2))`` (NaN for n < 3).
-        sd: Standard deviation of the errors e.
+        sd: Standard deviation of the errors e; ``sd_se`` = ``sd / sqrt(2 (n - 1))``, the large-sample standard
+            error of a standard deviation under normally distributed errors (NaN for n < 2). rPPG-Toolbox reports
+            no SD; this is the usual approximation (e.g. Ahn and Fessler, "Standard errors of mean, variance, and
+            standard deviation estimators", 2003).
 
     Examples:
         >>> metrics = hr_metrics([70.0, 80.0, 90.0, 100.0], [72.0, 80.0, 88.0, 101.0])
         >>> metrics.mae, metrics.n
         (1.25, 4)
         >>> print(metrics)  # doctest: +NORMALIZE_WHITESPACE
-        MAE 1.25 ± 0.41 bpm, RMSE 1.50 ± 0.94 bpm, MAPE 1.51 ± 0.54 %, Pearson r 0.992 ± 0.090, SD 1.48 bpm (n = 4)
+        MAE 1.25 ± 0.41 bpm, RMSE 1.50 ± 0.94 bpm, MAPE 1.51 ± 0.54 %, Pearson r 0.992 ± 0.090,
+        SD 1.48 ± 0.60 bpm (n = 4)
     """
 
     n: int
@@ -51,6 +55,7 @@ class HRMetrics:
     pearson: float
     pearson_se: float
     sd: float
+    sd_se: float
 
     def as_dict(self) -> dict[str, float]:
         """The metrics as a plain ``dict`` (JSON-serialisable)."""
@@ -60,7 +65,8 @@ class HRMetrics:
         return (
             f"MAE {self.mae:.2f} ± {self.mae_se:.2f} bpm, RMSE {self.rmse:.2f} ± {self.rmse_se:.2f} bpm, "
             f"MAPE {self.mape:.2f} ± {self.mape_se:.2f} %, Pearson r {self.pearson:.3f} ± {self.pearson_se:.3f}, "
-            f"SD {self.sd:.2f} bpm (n = {self.n})"
+            f"SD {self.sd:.2f} ± {self.sd_se:.2f} bpm "
+            f"(n = {self.n})"
         )
 
 
@@ -126,4 +132,5 @@ def hr_metrics(pred_bpm: ArrayLike, true_bpm: ArrayLike) -> HRMetrics:
         pearson=r,
         pearson_se=r_se,
         sd=float(error.std()),
+        sd_se=float(error.std() / math.sqrt(2 * (n - 1))) if n >= 2 else float("nan"),
     )

@@ -1,4 +1,4 @@
-"""Bland-Altman and scatter plots of heart-rate estimates (matplotlib, from the ``examples`` extra).
+"""Bland-Altman and scatter plots of heart-rate estimates (matplotlib, from the ``plots`` extra).
 
 Bland and Altman, "Statistical methods for assessing agreement between two methods of clinical measurement",
 The Lancet 327(8476), 1986: differences against means, with the mean difference (bias) and the 95 % limits of
@@ -25,7 +25,7 @@ def _pyplot() -> ModuleType:
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError('Plots need matplotlib: pip install "rppgblocks[examples]"') from exc
+        raise ImportError('Plots need matplotlib: pip install "rppgblocks[plots]"') from exc
     return plt
 
 

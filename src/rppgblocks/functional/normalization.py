@@ -1,7 +1,8 @@
 """Normalisations of video clips before a network: DiffNormalized, Standardized and temporal centring.
 
 DiffNormalized and Standardized follow rPPG-Toolbox's definitions (rppgblocks spec ``datasets.md`` §4.3), applied
-per clip; temporal centring is rppgblocks' input normalisation for BVP networks trained on raw RGB clips.
+per clip; :func:`undo_diff_normalize` is rPPG-Toolbox's inverse of DiffNormalized at evaluation (§4.5 step 1);
+temporal centring is rppgblocks' input normalisation for BVP networks trained on raw RGB clips.
 """
 
 from __future__ import annotations
@@ -13,9 +14,16 @@ from torch import Tensor
 
 from rppgblocks._checks import check_shape
 from rppgblocks.errors import ShapeError
-from rppgblocks.layout import VIDEO
+from rppgblocks.layout import SIGNAL, VIDEO
 
-__all__ = ["VideoNormalization", "center_over_time", "diff_normalize", "normalize_video", "standardize"]
+__all__ = [
+    "VideoNormalization",
+    "center_over_time",
+    "diff_normalize",
+    "normalize_video",
+    "standardize",
+    "undo_diff_normalize",
+]
 
 VideoNormalization = Literal["none", "temporal_center", "diff_normalized", "standardized"]
 
@@ -155,3 +163,41 @@ def normalize_video(video: Tensor, method: VideoNormalization) -> Tensor:
     raise ValueError(
         f"method: expected 'none', 'temporal_center', 'diff_normalized' or 'standardized', got {method!r}"
     )
+
+
+def undo_diff_normalize(signal: Tensor) -> Tensor:
+    r"""rPPG-Toolbox's inverse of DiffNormalized signals at evaluation: the cumulative sum over time.
+
+    :math:`y_t = \sum_{s \le t} d_s` (rppgblocks spec ``datasets.md`` §4.5 step 1: ``np.cumsum`` of predictions and
+    labels when the label type is DiffNormalized, before detrending). It recovers a signal only up to an offset
+    (the lost first value), a scale (the division by the standard deviation) and a trend: errors of a predicted
+    derivative accumulate into a random walk, which is why rPPG-Toolbox detrends next (see
+    :func:`~rppgblocks.functional.detrend_smoothness_priors`). For a DiffNormalized label
+    :math:`d_t = (x_{t+1} - x_t) / \sigma` (with the appended final zero) the result is
+    :math:`y_t = (x_{t+1} - x_0) / \sigma` for :math:`t \le T - 2` and :math:`y_{T-1} = y_{T-2}`: the original,
+    led by one sample.
+
+    Computes in float32 for half-precision input (float64 for float64) and returns the input's dtype. Autograd,
+    ``torch.compile`` and ``torch.export`` supported. Parameter-free.
+
+    Args:
+        signal: DiffNormalized signals (predicted or label derivatives), ``(B, T)``.
+
+    Returns:
+        The integrated signals, same shape and dtype.
+
+    Raises:
+        ShapeError: If ``signal`` is not ``(B, T)``.
+
+    Shape:
+        - signal, output: :math:`(B, T)`
+
+    Examples:
+        >>> x = torch.tensor([[1.0, 3.0, 2.0, 5.0]])
+        >>> d = torch.cat([x.diff(dim=-1), torch.zeros(1, 1)], dim=-1)  # DiffNormalized up to the 1 / std
+        >>> undo_diff_normalize(d)  # x[1:] - x[0], then the last value repeated
+        tensor([[2., 1., 4., 4.]])
+    """
+    check_shape(signal, SIGNAL, "signal")
+    work = signal if signal.dtype in (torch.float32, torch.float64) else signal.float()
+    return work.cumsum(dim=-1).to(signal.dtype)
