@@ -20,8 +20,10 @@ from rppgblocks.functional.hr_trace import sliding_window_heart_rate
 from rppgblocks.functional.normalization import (
     center_over_time,
     diff_normalize,
+    diff_normalize_label,
     normalize_video,
     standardize,
+    standardize_label,
     undo_diff_normalize,
 )
 from rppgblocks.functional.partition import split_quadrants
@@ -42,6 +44,7 @@ __all__ = [
     "center_over_time",
     "detrend_smoothness_priors",
     "diff_normalize",
+    "diff_normalize_label",
     "fft_heart_rate",
     "filtfilt",
     "find_local_maxima",
@@ -64,6 +67,7 @@ __all__ = [
     "spectral_snr_db",
     "split_quadrants",
     "standardize",
+    "standardize_label",
     "temporal_compress",
     "undo_diff_normalize",
 ]

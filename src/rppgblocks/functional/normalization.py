@@ -1,7 +1,8 @@
-"""Normalisations of video clips before a network: DiffNormalized, Standardized and temporal centring.
+"""Normalisations of video clips and pulse labels: DiffNormalized, Standardized and temporal centring.
 
 DiffNormalized and Standardized follow rPPG-Toolbox's definitions (rppgblocks spec ``datasets.md`` §4.3), applied
-per clip; :func:`undo_diff_normalize` is rPPG-Toolbox's inverse of DiffNormalized at evaluation (§4.5 step 1);
+per clip (video) or per signal (labels, :func:`diff_normalize_label` and :func:`standardize_label`);
+:func:`undo_diff_normalize` is rPPG-Toolbox's inverse of DiffNormalized at evaluation (§4.5 step 1);
 temporal centring is rppgblocks' input normalisation for BVP networks trained on raw RGB clips.
 """
 
@@ -20,8 +21,10 @@ __all__ = [
     "VideoNormalization",
     "center_over_time",
     "diff_normalize",
+    "diff_normalize_label",
     "normalize_video",
     "standardize",
+    "standardize_label",
     "undo_diff_normalize",
 ]
 
@@ -93,6 +96,81 @@ def diff_normalize(video: Tensor, *, eps: float = 1e-7) -> Tensor:
     diff = (video[:, :, 1:] - video[:, :, :-1]) / (video[:, :, 1:] + video[:, :, :-1] + eps)
     diff = diff / _std(diff)
     return torch.cat([diff, torch.zeros_like(diff[:, :, :1])], dim=2)
+
+
+def _divide_by_std(x: Tensor) -> Tensor:
+    """``x`` divided by its population standard deviation over T per signal; 0 where that deviation is 0."""
+    std = x.var(dim=-1, keepdim=True, correction=0).sqrt()
+    return torch.where(std > 0, x / torch.where(std > 0, std, torch.ones_like(std)), torch.zeros_like(x))
+
+
+def _check_label(signal: Tensor, minimum: int, what: str) -> None:
+    check_shape(signal, SIGNAL, "signal")
+    if not signal.dtype.is_floating_point:
+        raise TypeError(f"signal: expected a floating-point tensor, got dtype {signal.dtype}")
+    if signal.shape[-1] < minimum:
+        raise ShapeError("signal", SIGNAL, signal.shape, f"{what} needs T >= {minimum} samples")
+
+
+def diff_normalize_label(signal: Tensor) -> Tensor:
+    r"""rPPG-Toolbox's "DiffNormalized" transform of pulse labels (rppgblocks spec ``datasets.md`` §4.3).
+
+    :math:`d_t = y_{t+1} - y_t` for :math:`t = 0 .. T-2`, divided by the population standard deviation of
+    :math:`d`, with a 0 appended so the length stays T. A signal whose differences are all equal (a constant, a
+    straight line, or T = 2) has no pulse and gives zeros (rPPG-Toolbox sets the NaN of a constant to 0, and
+    gives infinities for a line). rPPG-Toolbox applies it to the whole label sequence of a video before cutting
+    clips; do the same for parity. :func:`undo_diff_normalize` is the inverse used at evaluation.
+
+    Args:
+        signal: Pulse signals ``(B, T)``, floating point, T >= 2.
+
+    Returns:
+        The DiffNormalized signals, same shape and dtype; the last sample is 0.
+
+    Raises:
+        ShapeError: If ``signal`` is not ``(B, T)`` or T < 2.
+        TypeError: If ``signal`` is not floating point.
+
+    Shape:
+        - signal, output: :math:`(B, T)`
+
+    Examples:
+        >>> d = diff_normalize_label(torch.tensor([[0.0, 1.0, 3.0, 2.0]]))  # differences 1, 2, -1
+        >>> d
+        tensor([[ 0.8018,  1.6036, -0.8018,  0.0000]])
+        >>> undo_diff_normalize(d)  # the cumulative sum: the signal led by one sample, up to offset and scale
+        tensor([[0.8018, 2.4054, 1.6036, 1.6036]])
+    """
+    _check_label(signal, 2, "DiffNormalized")
+    diff = _divide_by_std(signal.diff(dim=-1))
+    return torch.cat([diff, torch.zeros_like(diff[:, :1])], dim=-1)
+
+
+def standardize_label(signal: Tensor) -> Tensor:
+    r"""rPPG-Toolbox's "Standardized" transform of pulse labels: :math:`(y - \mu) / \sigma` per signal.
+
+    :math:`\mu` and :math:`\sigma` (population) are taken over the signal's T samples; a constant signal gives
+    zeros (rPPG-Toolbox's NaN set to 0). rppgblocks spec ``datasets.md`` §4.3.
+
+    Args:
+        signal: Pulse signals ``(B, T)``, floating point.
+
+    Returns:
+        The standardised signals, same shape and dtype.
+
+    Raises:
+        ShapeError: If ``signal`` is not ``(B, T)``.
+        TypeError: If ``signal`` is not floating point.
+
+    Shape:
+        - signal, output: :math:`(B, T)`
+
+    Examples:
+        >>> standardize_label(torch.tensor([[1.0, 2.0, 3.0, 4.0]]))
+        tensor([[-1.3416, -0.4472,  0.4472,  1.3416]])
+    """
+    _check_label(signal, 1, "Standardized")
+    return _divide_by_std(signal - signal.mean(dim=-1, keepdim=True))
 
 
 def center_over_time(video: Tensor) -> Tensor:
