@@ -1,5 +1,7 @@
 """Data: video I/O, face cropping, dataset loaders in their real on-disk layouts, splits, and synthetic data.
 
+Loaders: :class:`VIPLHR`, :class:`UBFCRPPG` (DATASET_1 and DATASET_2) and :class:`PURE`.
+
 Video decoding and face detection use OpenCV, from the ``video`` extra (``pip install "rppgblocks[video]"``); it is
 imported only when a video is actually read or written. The synthetic generator lives in
 :mod:`rppgblocks.data.synthetic`.
@@ -14,8 +16,10 @@ from rppgblocks.data.face import (
     crop_resize,
     detect_face_box,
 )
+from rppgblocks.data.pure import PURE, PUREVideo, pure_sessions
 from rppgblocks.data.sample import ClipSample
 from rppgblocks.data.splits import VIPL_HR_FOLDS, read_vipl_fold_files, subject_exclusive_split, vipl_hr_fold_split
+from rppgblocks.data.ubfc_rppg import UBFC_RPPG_NOMINAL_FPS, UBFCRPPG, UBFCRPPGVideo, ubfc_rppg_subjects
 from rppgblocks.data.video import Video, iter_video, read_video, write_video
 from rppgblocks.data.vipl_hr import (
     HR_VALID_RANGE_BPM,
@@ -30,6 +34,9 @@ from rppgblocks.data.vipl_hr import (
 __all__ = [
     "DEFAULT_BOX_SCALE",
     "HR_VALID_RANGE_BPM",
+    "PURE",
+    "UBFCRPPG",
+    "UBFC_RPPG_NOMINAL_FPS",
     "VIPLHR",
     "VIPL_HR_ASSUMED_FPS",
     "VIPL_HR_FOLDS",
@@ -39,15 +46,19 @@ __all__ = [
     "FaceDetector",
     "FaceNotFoundError",
     "HaarFaceDetector",
+    "PUREVideo",
+    "UBFCRPPGVideo",
     "VIPLHRVideo",
     "Video",
     "align_series_to_frames",
     "crop_resize",
     "detect_face_box",
     "iter_video",
+    "pure_sessions",
     "read_video",
     "read_vipl_fold_files",
     "subject_exclusive_split",
+    "ubfc_rppg_subjects",
     "vipl_hr_fold_split",
     "vipl_hr_subjects",
     "write_video",

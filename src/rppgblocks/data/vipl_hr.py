@@ -14,12 +14,9 @@ linearly onto every frame time (:func:`align_series_to_frames`). The frame rate 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,19 +25,19 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import torch
-from einops import rearrange
-from torch.utils.data import Dataset
 
-from rppgblocks.data.face import (
-    DEFAULT_BOX_SCALE,
-    FaceBox,
-    FaceDetector,
-    HaarFaceDetector,
-    crop_resize,
-    detect_face_box,
+from rppgblocks.data._clips import (
+    CHUNK_SIZE,
+    ClipDataset,
+    OnError,
+    data_lines,
+    file_signature,
+    fmt,
+    parse_number,
+    subject_ids,
+    warn_absent_subjects,
 )
-from rppgblocks.data.sample import ClipSample
+from rppgblocks.data.face import DEFAULT_BOX_SCALE, FaceBox, FaceDetector
 from rppgblocks.data.video import iter_video
 
 __all__ = [
@@ -69,10 +66,6 @@ _SUBJECT_RE = re.compile(r"^p(\d+)$")
 _SCENARIO_RE = re.compile(r"^v(\d+)(?:-(\d+))?$")
 _SOURCE_RE = re.compile(r"^source([1-4])$")
 _VIDEO_FILE, _WAVE_FILE, _HR_FILE, _TIME_FILE = "video.avi", "wave.csv", "gt_HR.csv", "time.txt"
-_CHUNK_SIZE = 32  # frames decoded at a time: 32 x 1920x1080 RGB = 190 MiB
-_CACHE_VERSION = 1
-
-OnError = Literal["raise", "skip"]
 
 
 @dataclass(frozen=True)
@@ -130,15 +123,6 @@ class _Entry:
     source: str
     video_id: str
     directory: Path
-
-
-@dataclass(frozen=True)
-class _Frames:
-    """Preprocessed frames of one video, and where they came from."""
-
-    frames: npt.NDArray[np.uint8]
-    frame_hw: tuple[int, int]
-    face_box: FaceBox | None
 
 
 def align_series_to_frames(
@@ -200,7 +184,7 @@ def align_series_to_frames(
     return np.interp(times, sample_times, series)
 
 
-class VIPLHR(Dataset[ClipSample]):
+class VIPLHR(ClipDataset):
     r"""VIPL-HR (V1) face clips with the per-frame BVP and the reference heart rate.
 
     Source: Niu et al., ACCV 2018 (VIPL-HR); layout, timing and label alignment from ``datasets.md`` §1 and §5
@@ -297,34 +281,26 @@ class VIPLHR(Dataset[ClipSample]):
         cache_dir: str | os.PathLike[str] | None = None,
         on_error: OnError = "raise",
     ) -> None:
-        self.clip_length = _positive_int(clip_length, "clip_length")
-        self.clip_stride = self.clip_length if clip_stride is None else _positive_int(clip_stride, "clip_stride")
-        self.frame_size = _size(frame_size, "frame_size")
-        subject_set = None if subjects is None else _subject_ids(subjects)
+        self._init_common(
+            clip_length=clip_length,
+            clip_stride=clip_stride,
+            frame_size=frame_size,
+            face_detector=face_detector,
+            box_scale=box_scale,
+            detect_frames=detect_frames,
+            cache_dir=cache_dir,
+            on_error=on_error,
+        )
+        subject_set = None if subjects is None else subject_ids(subjects)
         scenario_set = None if scenarios is None else _names(scenarios, "scenarios", _SCENARIO_RE, "'v1' or 'v1-2'")
         excluded = _names(exclude_scenarios, "exclude_scenarios", _SCENARIO_RE, "'v1' or 'v1-2'")
         self.sources = tuple(sorted(_names(sources, "sources", _SOURCE_RE, "'source1' ... 'source4'")))
         if not self.sources:
             raise ValueError("sources: expected at least one of 'source1' ... 'source4', got none")
-        if isinstance(face_detector, str) and face_detector == "haar":
-            face_detector = HaarFaceDetector()
-        elif face_detector is not None and (isinstance(face_detector, str) or not callable(face_detector)):
-            raise ValueError(f"face_detector: expected a FaceDetector, 'haar' or None, got {face_detector!r}")
-        self.face_detector: FaceDetector | None = face_detector
-        if isinstance(box_scale, bool) or not isinstance(box_scale, (int, float)) or not 0 < box_scale < float("inf"):
-            raise ValueError(f"box_scale: expected a finite number > 0, got {box_scale!r}")
-        self.box_scale = float(box_scale)
-        self.detect_frames = _positive_int(detect_frames, "detect_frames")
-        if on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error: expected 'raise' or 'skip', got {on_error!r}")
-        self.on_error: OnError = on_error
-        self.cache_dir = None if cache_dir is None else Path(cache_dir)
 
         self.root = Path(root)
         entries = _index_tree(self.root)
-        present = {e.subject for e in entries}
-        if subject_set is not None and (absent := sorted(subject_set - present)):
-            warnings.warn(f"VIPLHR: subjects {absent} requested but not found under {self.root}", stacklevel=2)
+        warn_absent_subjects("VIPLHR", subject_set, {e.subject for e in entries}, self.root)
         entries = [
             e
             for e in entries
@@ -335,38 +311,11 @@ class VIPLHR(Dataset[ClipSample]):
         ]
         if not entries:
             raise ValueError(
-                f"{self.root}: no VIPL-HR video matches subjects={_fmt(subject_set)}, scenarios={_fmt(scenario_set)}, "
+                f"{self.root}: no VIPL-HR video matches subjects={fmt(subject_set)}, scenarios={fmt(scenario_set)}, "
                 f"exclude_scenarios={sorted(excluded)}, sources={list(self.sources)}"
             )
-
         self.videos: list[VIPLHRVideo] = []
-        self.skipped: list[tuple[Path, str]] = []
-        self._frames: list[npt.NDArray[np.uint8] | None] = []
-        self._cache_files: list[Path | None] = []
-        self._bvp: list[npt.NDArray[np.float32]] = []
-        self._hr: list[npt.NDArray[np.float32]] = []
-        for entry in entries:
-            try:
-                self._load(entry)
-            except (OSError, ValueError) as exc:  # VideoDecodeError and FileNotFoundError are OSErrors
-                if self.on_error == "raise":
-                    raise
-                self.skipped.append((entry.directory, f"{type(exc).__name__}: {exc}"))
-        if self.skipped:
-            lines = "\n".join(f"  {path}: {reason}" for path, reason in self.skipped)
-            warnings.warn(f"VIPLHR: skipped {len(self.skipped)} video(s):\n{lines}", RuntimeWarning, stacklevel=2)
-        if short := [v.video_id for v in self.videos if v.n_clips == 0]:
-            warnings.warn(
-                f"VIPLHR: {len(short)} video(s) shorter than clip_length={self.clip_length} frames give no clip: "
-                f"{short}",
-                stacklevel=2,
-            )
-        self.subjects: list[int] = sorted({v.subject for v in self.videos})
-        counts = np.array([v.n_clips for v in self.videos], dtype=np.int64)
-        self._clip_video = np.repeat(np.arange(len(self.videos), dtype=np.int64), counts)
-        offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else counts
-        self._clip_start = (np.arange(len(self._clip_video)) - np.repeat(offsets, counts)) * self.clip_stride
-        self._mmaps: dict[int, npt.NDArray[np.uint8]] = {}
+        self._load_entries(entries, self._load, lambda e: e.directory)
 
     # ------------------------------------------------------------------ loading
 
@@ -379,7 +328,7 @@ class VIPLHR(Dataset[ClipSample]):
         time_path = directory / _TIME_FILE if (directory / _TIME_FILE).is_file() else None
         if time_path is None and entry.source != "source2":
             warnings.warn(
-                f"VIPLHR: {directory} has no {_TIME_FILE}; assuming {VIPL_HR_ASSUMED_FPS:g} fps", stacklevel=3
+                f"VIPLHR: {directory} has no {_TIME_FILE}; assuming {VIPL_HR_ASSUMED_FPS:g} fps", stacklevel=4
             )
         times = None if time_path is None else _read_times(time_path)
         wave = _read_series(wave_path, "Wave")
@@ -389,12 +338,13 @@ class VIPLHR(Dataset[ClipSample]):
         if not hr_valid.any():
             raise ValueError(f"{hr_path}: no heart rate inside {low:g}-{high:g} bpm (all {hr_raw.size} are faults)")
 
-        cache_file = None if self.cache_dir is None else self._cache_file(self.cache_dir, entry, video_path)
-        loaded = None if cache_file is None else _read_cache(cache_file)
-        if loaded is None:
-            loaded = self._preprocess(video_path)
-            if cache_file is not None:
-                _write_cache(cache_file, loaded)
+        loaded, cache_file = self._load_frames(
+            prefix="vipl_hr",
+            video_id=entry.video_id,
+            source_key={"video": file_signature(video_path)},
+            chunks=lambda: iter_video(video_path, chunk_size=CHUNK_SIZE),
+            source=str(video_path),
+        )
         frames = loaded.frames
         n_frames = int(frames.shape[0])
         if times is None:
@@ -413,9 +363,8 @@ class VIPLHR(Dataset[ClipSample]):
         bvp = align_series_to_frames(wave, times).astype(np.float32)
         hr = align_series_to_frames(hr_raw, times, valid=hr_valid).astype(np.float32)
 
-        n_clips = 0 if n_frames < self.clip_length else (n_frames - self.clip_length) // self.clip_stride + 1
-        covered = 0 if n_clips == 0 else (n_clips - 1) * self.clip_stride + self.clip_length
-        self.videos.append(
+        n_clips, n_dropped = self._clip_count(n_frames)
+        self._add_video(
             VIPLHRVideo(
                 subject=entry.subject,
                 scenario=entry.scenario,
@@ -433,137 +382,14 @@ class VIPLHR(Dataset[ClipSample]):
                 face_box=loaded.face_box,
                 is_nir=entry.source in _NIR_SOURCES,
                 n_clips=n_clips,
-                n_dropped_frames=n_frames - covered,
-            )
+                n_dropped_frames=n_dropped,
+            ),
+            loaded,
+            cache_file,
+            bvp,
+            hr,
         )
-        self._frames.append(None if cache_file is not None else frames)
-        self._cache_files.append(cache_file)
-        self._bvp.append(bvp)
-        self._hr.append(hr)
         _log.debug("VIPLHR: loaded %s (%d frames, %.3f fps, %d clips)", entry.video_id, n_frames, fps, n_clips)
-
-    def _preprocess(self, video_path: Path) -> _Frames:
-        chunks: list[npt.NDArray[np.uint8]] = []
-        box: FaceBox | None = None
-        frame_hw = (0, 0)
-        for chunk in iter_video(video_path, chunk_size=_CHUNK_SIZE):
-            if not chunks:
-                frame_hw = (int(chunk.shape[1]), int(chunk.shape[2]))
-                if self.face_detector is not None:
-                    found = detect_face_box(
-                        chunk, self.face_detector, n_frames=self.detect_frames, source=str(video_path)
-                    )
-                    box = found.enlarge(self.box_scale, frame_hw)
-            chunks.append(crop_resize(chunk, box, self.frame_size))
-            del chunk  # free the full-resolution chunk before the next one is decoded
-        return _Frames(np.concatenate(chunks), frame_hw, box)
-
-    def _cache_file(self, cache_dir: Path, entry: _Entry, video_path: Path) -> Path:
-        stat = video_path.stat()
-        key = {
-            "version": _CACHE_VERSION,
-            "video": [str(video_path.resolve()), stat.st_size, stat.st_mtime_ns],
-            "frame_size": list(self.frame_size),
-            "face_detector": repr(self.face_detector),
-            "box_scale": self.box_scale,
-            "detect_frames": self.detect_frames,
-            "chunk_size": _CHUNK_SIZE,
-        }
-        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-        return cache_dir / f"vipl_hr-{entry.video_id.replace('/', '_')}-{digest}.npy"
-
-    # ------------------------------------------------------------------ access
-
-    def __len__(self) -> int:
-        return len(self._clip_video)
-
-    def __getitem__(self, index: int) -> ClipSample:
-        """Return clip ``index`` as a :class:`~rppgblocks.data.sample.ClipSample`.
-
-        Args:
-            index: The clip index, ``-len(self) <= index < len(self)``.
-
-        Returns:
-            The clip, its BVP, mean reference HR (bpm), frame rate (Hz), subject, video id and first frame.
-
-        Raises:
-            IndexError: If ``index`` is out of range.
-            TypeError: If ``index`` is not an integer.
-        """
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"index: expected an integer, got {type(index).__name__}")
-        n = len(self)
-        if not -n <= index < n:
-            raise IndexError(f"index: expected -{n} <= index < {n}, got {index}")
-        index = int(index) % n
-        v = int(self._clip_video[index])
-        start = int(self._clip_start[index])
-        stop = start + self.clip_length
-        record = self.videos[v]
-        frames = np.array(self._video_frames(v)[start:stop])
-        video = rearrange(torch.from_numpy(frames), "t h w c -> c t h w").to(torch.float32).div_(255.0)
-        return {
-            "video": video,
-            "bvp": torch.from_numpy(self._bvp[v][start:stop].copy()),
-            "hr": torch.tensor(float(self._hr[v][start:stop].mean()), dtype=torch.float32),
-            "fs": torch.tensor(record.fps, dtype=torch.float32),
-            "subject": record.subject,
-            "video_id": record.video_id,
-            "start": start,
-        }
-
-    def _video_frames(self, v: int) -> npt.NDArray[np.uint8]:
-        frames, path = self._frames[v], self._cache_files[v]
-        if frames is None and path is not None:
-            if v not in self._mmaps:
-                self._mmaps[v] = np.load(path, mmap_mode="r")
-            frames = self._mmaps[v]
-        if frames is None:  # pragma: no cover - every video has in-memory frames or a cache file
-            raise RuntimeError(f"VIPLHR: no frames stored for video {self.videos[v].video_id}")
-        return frames
-
-    def clip_indices(self, subjects: Iterable[int]) -> list[int]:
-        """The indices of the clips of the given subjects (for :class:`torch.utils.data.Subset`).
-
-        Args:
-            subjects: Subject ids; ids absent from the dataset select nothing.
-
-        Returns:
-            The clip indices, ascending.
-
-        Raises:
-            ValueError: If a subject id is not a positive integer.
-
-        Examples:
-            See :class:`VIPLHR`; typically ``Subset(data, data.clip_indices(test_ids))``.
-        """
-        wanted = np.array(sorted(_subject_ids(subjects)), dtype=np.int64)
-        video_subjects = np.array([v.subject for v in self.videos], dtype=np.int64)
-        clip_subjects = video_subjects[self._clip_video] if len(self._clip_video) else self._clip_video
-        return [int(i) for i in np.flatnonzero(np.isin(clip_subjects, wanted))]
-
-    def clip_locations(self) -> list[tuple[str, int]]:
-        """``(video_id, start)`` of every clip, in index order.
-
-        Returns:
-            One ``(video_id, first frame)`` pair per clip.
-
-        Examples:
-            See :class:`VIPLHR`.
-        """
-        return [(self.videos[v].video_id, int(s)) for v, s in zip(self._clip_video, self._clip_start, strict=True)]
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_mmaps"] = {}  # memory maps are reopened in each process
-        return state
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(root={str(self.root)!r}, videos={len(self.videos)}, clips={len(self)}, "
-            f"subjects={len(self.subjects)}, skipped={len(self.skipped)}, clip_length={self.clip_length}, "
-            f"clip_stride={self.clip_stride}, frame_size={self.frame_size})"
-        )
 
 
 # ---------------------------------------------------------------------- indexing
@@ -594,7 +420,6 @@ def vipl_hr_subjects(root: str | os.PathLike[str]) -> list[int]:
         [1, 12, 100]
     """
     return sorted({entry.subject for entry in _index_tree(Path(root))})
-
 
 
 def _index_tree(root: Path) -> list[_Entry]:
@@ -644,27 +469,9 @@ def _scenario_key(d: Path) -> tuple[int, int]:
 # ---------------------------------------------------------------------- files
 
 
-def _data_lines(path: Path) -> list[tuple[int, str]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a text file ({exc})") from None
-    return [(i, line.strip()) for i, line in enumerate(text.splitlines(), start=1) if line.strip()]
-
-
-def _parse_number(path: Path, lineno: int, text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{path}:{lineno}: expected one number per line, got {text!r}") from None
-    if not np.isfinite(value):
-        raise ValueError(f"{path}:{lineno}: expected a finite number, got {text!r}")
-    return value
-
-
 def _read_series(path: Path, header: str) -> npt.NDArray[np.float64]:
     """A one-column VIPL-HR CSV: a header line, then one number per line."""
-    lines = _data_lines(path)
+    lines = data_lines(path)
     if not lines:
         raise ValueError(f"{path}: empty file; expected a {header!r} header line and one value per line")
     lineno, first = lines[0]
@@ -672,15 +479,15 @@ def _read_series(path: Path, header: str) -> npt.NDArray[np.float64]:
         raise ValueError(f"{path}:{lineno}: expected the header line {header!r}, got {first!r}")
     if len(lines) == 1:
         raise ValueError(f"{path}: no values after the {header!r} header")
-    return np.array([_parse_number(path, i, text) for i, text in lines[1:]], dtype=np.float64)
+    return np.array([parse_number(path, i, text) for i, text in lines[1:]], dtype=np.float64)
 
 
 def _read_times(path: Path) -> npt.NDArray[np.float64]:
     """``time.txt``: one frame timestamp in milliseconds per line, non-decreasing."""
-    lines = _data_lines(path)
+    lines = data_lines(path)
     if not lines:
         raise ValueError(f"{path}: empty file; expected one timestamp in ms per frame")
-    times = np.array([_parse_number(path, i, text) for i, text in lines], dtype=np.float64)
+    times = np.array([parse_number(path, i, text) for i, text in lines], dtype=np.float64)
     if (decreasing := np.flatnonzero(np.diff(times) < 0)).size:
         lineno = lines[int(decreasing[0]) + 1][0]
         raise ValueError(
@@ -690,73 +497,7 @@ def _read_times(path: Path) -> npt.NDArray[np.float64]:
     return times
 
 
-# ---------------------------------------------------------------------- cache
-
-
-def _read_cache(path: Path) -> _Frames | None:
-    meta_path = path.with_suffix(".json")
-    if not (path.is_file() and meta_path.is_file()):
-        return None
-    try:
-        meta = json.loads(meta_path.read_text())
-        frames = np.load(path, mmap_mode="r")
-        if frames.dtype != np.uint8 or list(frames.shape) != meta["shape"]:
-            raise ValueError(f"shape {frames.shape} or dtype {frames.dtype} does not match {meta_path}")
-        box = None if meta["face_box"] is None else FaceBox(*(int(v) for v in meta["face_box"]))
-        frame_hw = (int(meta["frame_hw"][0]), int(meta["frame_hw"][1]))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        warnings.warn(f"VIPLHR: ignoring the unreadable cache file {path} ({exc}); recomputing it", stacklevel=4)
-        return None
-    return _Frames(frames, frame_hw, box)
-
-
-def _write_cache(path: Path, data: _Frames) -> None:
-    """Write the frames, then the metadata that marks them complete, each atomically (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "shape": list(data.frames.shape),
-        "frame_hw": list(data.frame_hw),
-        "face_box": None if data.face_box is None else list(data.face_box),
-    }
-    _atomic_write(path, lambda f: np.save(f, data.frames, allow_pickle=False))
-    _atomic_write(path.with_suffix(".json"), lambda f: f.write(json.dumps(meta).encode()))
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
 # ---------------------------------------------------------------------- validation
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-    return int(value)
-
-
-def _size(value: Any, name: str) -> tuple[int, int]:
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise ValueError(f"{name}: expected (height, width) in pixels, got {value!r}")
-    return _positive_int(value[0], name), _positive_int(value[1], name)
-
-
-def _subject_ids(subjects: Iterable[int]) -> set[int]:
-    if isinstance(subjects, (str, bytes)):
-        raise ValueError(f"subjects: expected integer subject ids such as [1, 100], got {subjects!r}")
-    ids = set()
-    for s in subjects:
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s <= 0:
-            raise ValueError(f"subjects: expected positive integer subject ids (p12 -> 12), got {s!r}")
-        ids.add(int(s))
-    return ids
 
 
 def _names(values: Iterable[str] | str, name: str, pattern: re.Pattern[str], example: str) -> set[str]:
@@ -765,7 +506,3 @@ def _names(values: Iterable[str] | str, name: str, pattern: re.Pattern[str], exa
         if not isinstance(item, str) or not pattern.match(item):
             raise ValueError(f"{name}: expected names like {example}, got {item!r}")
     return set(items)
-
-
-def _fmt(values: set[Any] | None) -> str:
-    return "all" if values is None else str(sorted(values))

@@ -24,13 +24,7 @@ ground-truth files) while source2 is a separate take with its own physiology; v8
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import shutil
-import tempfile
-import uuid
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +33,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rppgblocks.data.synthetic import _writer
+from rppgblocks.data.synthetic._writer import GENERATOR_VERSION, MANIFEST_NAME
 from rppgblocks.data.synthetic.appearance import Appearance
 from rppgblocks.data.synthetic.physiology import Physiology, ground_truth
 from rppgblocks.data.synthetic.render import render_session
 from rppgblocks.data.synthetic.scene import SCENARIOS, SOURCES, Scene
-from rppgblocks.data.video import _cv2
 
 __all__ = [
     "CONTAINER_FPS",
@@ -57,22 +52,18 @@ __all__ = [
     "plan_vipl_hr",
 ]
 
-#: Version of the generator; a dataset written by another version is not reused as a cache.
-GENERATOR_VERSION = "1"
-#: Name of the manifest at the dataset root; it is written last, so its presence marks a complete dataset.
-MANIFEST_NAME = "synthetic.json"
 #: Frame rate stored in every video container, Hz (all real VIPL-HR AVIs say 25, ``datasets.md`` §1.2).
 CONTAINER_FPS = 25.0
 #: True frame rate of source2 (no time.txt; loaders assume 30 Hz, ``datasets.md`` §1.2).
 SOURCE2_FPS = 30.0
 
 _WAVE_CENTRE, _WAVE_SCALE = 50.0, 45.0  # CONTEC-like pleth scale (integers of about 0-100)
-_MAX_APPEARANCE_ATTEMPTS = 6
 _N_FOLDS = 5
-_HAAR_FILE = "haarcascade_frontalface_default.xml"
 # Stream ids of the SeedSequence spawn keys: each random choice has its own stream, so adding a subject, scenario
 # or source never changes the others.
 _APPEARANCE, _PHYSIOLOGY, _SCENE, _CLOCK, _FOLDS = 1, 2, 3, 4, 5
+
+_rng = _writer.rng
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -163,41 +154,6 @@ class VIPLHRPlan:
     folds: tuple[tuple[int, ...], ...]
 
 
-def _rng(seed: int, *key: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
-
-
-def _names(value: Any, name: str, allowed: Sequence[str]) -> tuple[str, ...]:
-    items = (value,) if isinstance(value, str) else value
-    try:
-        items = tuple(items)
-    except TypeError:
-        raise ValueError(f"{name}: expected a sequence of names from {', '.join(allowed)}, got {value!r}") from None
-    if not items:
-        raise ValueError(f"{name}: expected at least one name from {', '.join(allowed)}, got {value!r}")
-    for item in items:
-        if not isinstance(item, str) or item not in allowed:
-            raise ValueError(f"{name}: expected names from {', '.join(allowed)}, got {item!r}")
-    if len(set(items)) != len(items):
-        raise ValueError(f"{name}: expected distinct names, got {value!r}")
-    return items
-
-
-def _number(value: Any, name: str, low: float, high: float, unit: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}: expected a number in [{low}, {high}] {unit}, got {value!r}")
-    number = float(value)
-    if not (math.isfinite(number) and low <= number <= high):
-        raise ValueError(f"{name}: expected a number in [{low}, {high}] {unit}, got {value!r}")
-    return number
-
-
-def _integer(value: Any, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ValueError(f"{name}: expected an integer in [{low}, {high}], got {value!r}")
-    return int(value)
-
-
 def _validate(
     n_subjects: Any,
     scenarios: Any,
@@ -210,32 +166,26 @@ def _validate(
     seed: Any,
 ) -> dict[str, Any]:
     """Check every generation parameter; return them normalised (the manifest's ``parameters``)."""
-    scenario_names = _names(scenarios, "scenarios", tuple(SCENARIOS))
-    source_names = _names(sources, "sources", tuple(SOURCES))
+    scenario_names = _writer.names(scenarios, "scenarios", tuple(SCENARIOS))
+    source_names = _writer.names(sources, "sources", tuple(SOURCES))
     phone_only = [s for s in scenario_names if s in ("v8", "v9")]
     if phone_only and "source2" not in source_names:
         raise ValueError(
             f"scenarios: {', '.join(phone_only)} (hand-held phone) exist only for source2 in VIPL-HR; "
             f"add 'source2' to sources, got sources={source_names!r}"
         )
-    if not (isinstance(frame_size, Sequence) and len(frame_size) == 2):
-        raise ValueError(f"frame_size: expected (width, height) in pixels, got {frame_size!r}")
-    width = _integer(frame_size[0], "frame_size[0] (width)", 64, 4096)
-    height = _integer(frame_size[1], "frame_size[1] (height)", 48, 4096)
-    if not (isinstance(hr_range_bpm, Sequence) and len(hr_range_bpm) == 2):
-        raise ValueError(f"hr_range_bpm: expected (low_bpm, high_bpm), got {hr_range_bpm!r}")
-    hr_low = _number(hr_range_bpm[0], "hr_range_bpm[0]", 40.0, 180.0, "bpm")
-    hr_high = _number(hr_range_bpm[1], "hr_range_bpm[1]", hr_low, 180.0, "bpm")
+    size = _writer.frame_size(frame_size)
+    hr_range = _writer.hr_range(hr_range_bpm)
     return {
-        "n_subjects": _integer(n_subjects, "n_subjects", 1, 999),
+        "n_subjects": _writer.integer(n_subjects, "n_subjects", 1, 999),
         "scenarios": list(scenario_names),
         "sources": list(source_names),
-        "duration_s": _number(duration_s, "duration_s", 2.0, 600.0, "s"),
-        "fps": _number(fps, "fps", 5.0, 120.0, "Hz"),
-        "frame_size": [width, height],
-        "hr_range_bpm": [hr_low, hr_high],
-        "pulse_amplitude": _number(pulse_amplitude, "pulse_amplitude", 0.0, 0.2, "(relative change)"),
-        "seed": _integer(seed, "seed", 0, 2**63 - 1),
+        "duration_s": _writer.number(duration_s, "duration_s", 2.0, 600.0, "s"),
+        "fps": _writer.number(fps, "fps", 5.0, 120.0, "Hz"),
+        "frame_size": size,
+        "hr_range_bpm": hr_range,
+        "pulse_amplitude": _writer.number(pulse_amplitude, "pulse_amplitude", 0.0, 0.2, "(relative change)"),
+        "seed": _writer.integer(seed, "seed", 0, 2**63 - 1),
     }
 
 
@@ -249,39 +199,6 @@ def _timestamps_ms(rng: np.random.Generator, duration_s: float, fps: float) -> I
     stamps = np.rint(times).astype(np.int64)
     index = np.arange(n_frames, dtype=np.int64)
     return np.asarray(np.maximum.accumulate(stamps - index) + index, dtype=np.int64)  # strictly increasing
-
-
-class _FaceChecker:
-    """OpenCV's frontal-face Haar cascade with ``detectMultiScale`` defaults (what the VIPL-HR crop uses)."""
-
-    def __init__(self) -> None:
-        cv2 = _cv2()
-        self._cv2 = cv2
-        data = getattr(cv2, "data", None)
-        path = os.path.join(data.haarcascades, _HAAR_FILE) if data is not None else ""
-        self.cascade = cv2.CascadeClassifier(path) if path and os.path.isfile(path) else None
-
-    @property
-    def available(self) -> bool:
-        return self.cascade is not None and not self.cascade.empty()
-
-    def found(self, frame: npt.NDArray[np.uint8], box: FloatArray) -> bool:
-        """Whether the cascade finds exactly one face, overlapping ``box`` (x, y, w, h) with IoU > 0.5."""
-        assert self.cascade is not None
-        grey = self._cv2.cvtColor(frame, self._cv2.COLOR_RGB2GRAY)
-        boxes = self.cascade.detectMultiScale(grey)
-        return len(boxes) == 1 and _box_iou(boxes[0], box) > 0.5
-
-
-def _box_iou(first: npt.ArrayLike, second: npt.ArrayLike) -> float:
-    """Intersection over union of two ``(x, y, w, h)`` boxes in pixels."""
-    ax, ay, aw, ah = (float(x) for x in np.asarray(first, dtype=np.float64))
-    bx, by, bw, bh = (float(x) for x in np.asarray(second, dtype=np.float64))
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0
 
 
 def plan_vipl_hr(
@@ -335,19 +252,11 @@ def plan_vipl_hr(
     return _plan(params, check_faces=check_faces)
 
 
-def _plan(params: dict[str, Any], *, check_faces: bool) -> VIPLHRPlan:
+def _plan(params: dict[str, Any], *, check_faces: bool, stacklevel: int = 3) -> VIPLHRPlan:
     seed = params["seed"]
     width, height = params["frame_size"]
     hr_range = (params["hr_range_bpm"][0], params["hr_range_bpm"][1])
-    checker = _FaceChecker() if check_faces else None
-    if checker is not None and not checker.available:
-        warnings.warn(
-            "OpenCV has no Haar cascade files (cv2.data.haarcascades); synthetic faces are not checked for "
-            "detectability",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        checker = None
+    checker = _writer.face_checker(stacklevel) if check_faces else None
     subjects: list[SubjectPlan] = []
     sessions: list[SessionPlan] = []
     for subject_id in range(1, params["n_subjects"] + 1):
@@ -380,35 +289,14 @@ def _plan(params: dict[str, Any], *, check_faces: bool) -> VIPLHRPlan:
             )
             for scenario, source, _ in layout
         }
-        attempts, detected = 0, None
-        while True:
-            appearance = Appearance.sample(_rng(seed, _APPEARANCE, subject_id, attempts))
-            attempts += 1
-            if checker is None:
-                break
-            detected = all(
-                checker.found(first.frames[0], first.face_boxes[0])
-                for first in (
-                    render_session(
-                        appearance,
-                        takes[(scenario, take)][0],
-                        scenes[(scenario, source)],
-                        takes[(scenario, take)][1][:1],
-                        frame_size=(width, height),
-                    )
-                    for scenario, source, take in layout
-                )
-            )
-            if detected or attempts >= _MAX_APPEARANCE_ATTEMPTS:
-                break
-        if detected is False:
-            warnings.warn(
-                f"p{subject_id}: OpenCV's Haar cascade does not find the synthetic face on the first frame of every "
-                f"session after {attempts} appearances (frame_size={width}x{height} may be too small); "
-                "recorded in the manifest",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+        appearance, attempts, detected = _writer.choose_appearance(
+            lambda attempt: _rng(seed, _APPEARANCE, subject_id, attempt),  # noqa: B023 (called at once)
+            [(takes[(sc, tk)][0], scenes[(sc, src)], float(takes[(sc, tk)][1][0])) for sc, src, tk in layout],
+            (width, height),
+            checker,
+            f"p{subject_id}",
+            stacklevel,
+        )
         subjects.append(SubjectPlan(subject_id, appearance, attempts, detected))
         for scenario, source, take in layout:
             physiology, times, time_ms = takes[(scenario, take)]
@@ -493,17 +381,7 @@ def _write_folds(folder: Path, folds: tuple[tuple[int, ...], ...]) -> None:
         (folder / f"fold{i}.mat").write_bytes(bytes(content))
 
 
-def _read_manifest(root: Path) -> dict[str, Any] | None:
-    try:
-        manifest = json.loads((root / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) else None
-
-
-def _is_complete(root: Path, manifest: dict[str, Any], params: dict[str, Any]) -> bool:
-    if manifest.get("generator_version") != GENERATOR_VERSION or manifest.get("parameters") != params:
-        return False
+def _files_present(root: Path, manifest: dict[str, Any]) -> bool:
     sessions = manifest.get("sessions")
     if not isinstance(sessions, list):
         return False
@@ -582,58 +460,23 @@ def generate_vipl_hr(
         True
     """
     params = _validate(n_subjects, scenarios, sources, duration_s, fps, frame_size, hr_range_bpm, pulse_amplitude, seed)
-    if not isinstance(codec, str) or len(codec) != 4:
-        raise ValueError(f"codec: expected a four-character code such as 'MJPG' or 'FFV1', got {codec!r}")
-    params["codec"] = codec
-    params["quality"] = _integer(quality, "quality", 1, 100)
-    if not isinstance(overwrite, bool):
-        raise ValueError(f"overwrite: expected True or False, got {overwrite!r}")
-    root = Path(root)
-    existing: str | None = None  # what must be moved away before the new dataset takes its place
-    if root.is_dir():
-        manifest = _read_manifest(root)
-        if manifest is not None and _is_complete(root, manifest, params):
-            return root
-        if any(root.iterdir()) and not overwrite:
-            what = "a different or incomplete synthetic dataset" if manifest is not None else "a non-empty directory"
-            raise FileExistsError(
-                f"{root}: exists and holds {what} that does not match these parameters; "
-                "pass overwrite=True to replace it (its contents will be deleted) or choose another root"
-            )
-        existing = "dir"
-    elif root.exists() or root.is_symlink():
-        if not overwrite:
-            raise FileExistsError(f"{root}: exists and is not a directory; pass overwrite=True to replace it")
-        existing = "file"
+    params["codec"], params["quality"] = _writer.codec_and_quality(codec, quality, overwrite)
 
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
-    try:
-        plan = _plan({k: params[k] for k in params if k not in ("codec", "quality")}, check_faces=True)
+    def write(tmp: Path) -> dict[str, Any]:
+        plan = _plan({k: params[k] for k in params if k not in ("codec", "quality")}, check_faces=True, stacklevel=5)
         size = (params["frame_size"][0], params["frame_size"][1])
         records = [_write_session(tmp / s.relpath, s, size, codec, params["quality"]) for s in plan.sessions]
         _write_folds(tmp / "fold", plan.folds)
-        manifest = _manifest(params, plan, records)
-        (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-        _move_into_place(tmp, root, existing)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, OSError) and root.is_dir():  # a concurrent call may have written the same dataset
-            manifest = _read_manifest(root)
-            if manifest is not None and _is_complete(root, manifest, params):
-                return root
-        raise
-    return root
+        return _manifest(params, plan, records)
+
+    return _writer.build_dataset(root, params, overwrite, _files_present, write)
 
 
 def _manifest(params: dict[str, Any], plan: VIPLHRPlan, records: list[dict[str, Any]]) -> dict[str, Any]:
-    from rppgblocks import __version__
-
     return {
         "generator": "rppgblocks.data.synthetic.generate_vipl_hr",
         "generator_version": GENERATOR_VERSION,
-        "rppgblocks_version": __version__,
-        "opencv_version": str(_cv2().__version__),  # its Haar cascade decides the rare appearance redraws
+        **_writer.versions(),  # OpenCV's Haar cascade decides the rare appearance redraws
         "layout": "VIPL-HR (datasets.md sections 1.1-1.2)",
         "parameters": params,
         "container_fps": CONTAINER_FPS,
@@ -651,22 +494,3 @@ def _manifest(params: dict[str, Any], plan: VIPLHRPlan, records: list[dict[str, 
         },
         "sessions": records,
     }
-
-
-def _move_into_place(tmp: Path, root: Path, existing: str | None) -> None:
-    """Rename the finished dataset ``tmp`` to ``root``, replacing what ``root`` held."""
-    old: Path | None = None
-    if existing is not None:
-        old = root.parent / f".{root.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(root, old)
-    try:
-        os.replace(tmp, root)
-    except OSError:
-        if old is not None and not root.exists():
-            os.replace(old, root)  # put the previous content back
-        raise
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)
