@@ -18,7 +18,15 @@ from rppgblocks.data.face import (
 )
 from rppgblocks.data.pure import PURE, PUREVideo, pure_sessions
 from rppgblocks.data.sample import ClipSample
-from rppgblocks.data.splits import VIPL_HR_FOLDS, read_vipl_fold_files, subject_exclusive_split, vipl_hr_fold_split
+from rppgblocks.data.splits import (
+    PURE_PROTOCOLS,
+    UBFC_RPPG_PROTOCOLS,
+    VIPL_HR_FOLDS,
+    fraction_split,
+    read_vipl_fold_files,
+    subject_exclusive_split,
+    vipl_hr_fold_split,
+)
 from rppgblocks.data.ubfc_rppg import UBFC_RPPG_NOMINAL_FPS, UBFCRPPG, UBFCRPPGVideo, ubfc_rppg_subjects
 from rppgblocks.data.video import Video, iter_video, read_video, write_video
 from rppgblocks.data.vipl_hr import (
@@ -35,8 +43,10 @@ __all__ = [
     "DEFAULT_BOX_SCALE",
     "HR_VALID_RANGE_BPM",
     "PURE",
+    "PURE_PROTOCOLS",
     "UBFCRPPG",
     "UBFC_RPPG_NOMINAL_FPS",
+    "UBFC_RPPG_PROTOCOLS",
     "VIPLHR",
     "VIPL_HR_ASSUMED_FPS",
     "VIPL_HR_FOLDS",
@@ -53,6 +63,7 @@ __all__ = [
     "align_series_to_frames",
     "crop_resize",
     "detect_face_box",
+    "fraction_split",
     "iter_video",
     "pure_sessions",
     "read_video",

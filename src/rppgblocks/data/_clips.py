@@ -31,7 +31,7 @@ from rppgblocks.data.sample import ClipSample
 OnError = Literal["raise", "skip"]
 
 CHUNK_SIZE = 32  # frames decoded at a time: 32 x 1920x1080 RGB = 190 MiB
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: crops resized with OpenCV's INTER_AREA (was torch's area pooling)
 
 _E = TypeVar("_E")
 

@@ -18,8 +18,6 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
-import torch
-import torch.nn.functional as F
 
 from rppgblocks.errors import ShapeError
 
@@ -35,9 +33,6 @@ __all__ = [
 
 #: rPPG-Toolbox's ``LARGE_BOX_COEF``: the detected box is enlarged by this factor about its centre.
 DEFAULT_BOX_SCALE: float = 1.5
-
-# Frames resized per batch by crop_resize: bounds the float32 working memory (16 frames of a 600x600 crop ~ 70 MB).
-_RESIZE_BATCH = 16
 
 
 class FaceNotFoundError(ValueError):
@@ -363,11 +358,10 @@ def crop_resize(
 ) -> npt.NDArray[np.uint8]:
     """Crop every frame with one box and resize the crops to ``size``, all frames at once.
 
-    Source: rPPG-Toolbox ``crop_face_resize`` (``datasets.md`` §4.2), which resizes with ``cv2.INTER_AREA``.
-    Here the frames are resized as one tensor: a shrink (output no larger than the crop in both axes) averages
-    the input pixels each output pixel covers (``torch.nn.functional.interpolate(mode="area")``, identical to
-    ``INTER_AREA`` for integer ratios); an enlargement interpolates bilinearly (which ``INTER_AREA`` also does).
-    Results are rounded to the nearest integer.
+    Source: rPPG-Toolbox ``crop_face_resize`` (``datasets.md`` §4.2), which resizes with ``cv2.INTER_AREA``. A
+    shrink (output no larger than the crop in both axes) is OpenCV's ``INTER_AREA``, as the toolbox (each output
+    pixel averages the input area it covers, with fractional weights at its edges); an enlargement is OpenCV's
+    bilinear ``INTER_LINEAR``. Needs OpenCV (the ``video`` extra), like the decoding it follows.
 
     Args:
         frames: ``(T, H, W, 3)`` ``uint8`` RGB frames.
@@ -381,6 +375,7 @@ def crop_resize(
         ShapeError: If ``frames`` is not ``(T, H, W, 3)``.
         ValueError: If ``frames`` is not ``uint8``, ``size`` is not two positive integers, or the box lies outside
             the frame or has no positive size.
+        ImportError: If OpenCV is not installed.
 
     Shape:
         - ``frames``: :math:`(T, H, W, 3)`.
@@ -418,16 +413,12 @@ def crop_resize(
     if (out_h, out_w) == (crop_box.h, crop_box.w):
         out[:] = crop
         return out
-    # Element-wise conversions run in numpy; only the resize itself runs in torch (which parallelises it).
-    for start in range(0, n, _RESIZE_BATCH):
-        batch = np.ascontiguousarray(crop[start : start + _RESIZE_BATCH].transpose(0, 3, 1, 2), dtype=np.float32)
-        x = torch.from_numpy(batch)
-        if shrink:
-            y = F.interpolate(x, size=(out_h, out_w), mode="area")
-        else:
-            y = F.interpolate(x, size=(out_h, out_w), mode="bilinear", align_corners=False)
-        resized = np.clip(np.rint(y.numpy()), 0, 255).astype(np.uint8)
-        out[start : start + _RESIZE_BATCH] = resized.transpose(0, 2, 3, 1)
+    from rppgblocks.data.video import _cv2
+
+    cv2 = _cv2()
+    interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
+    for i in range(n):  # one OpenCV call per frame: the resize of a 2-D image, 3x faster than torch's area pooling
+        out[i] = cv2.resize(np.ascontiguousarray(crop[i]), (out_w, out_h), interpolation=interpolation)
     return out
 
 

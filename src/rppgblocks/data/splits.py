@@ -1,6 +1,7 @@
-"""Subject-exclusive train/test splits, including VIPL-HR's public 5-fold protocol.
+"""Subject-exclusive train/test splits and the published protocols of VIPL-HR, UBFC-rPPG and PURE.
 
-Source: ``/work/shared/design/datasets.md`` §1.4. Splitting by subject (never by clip) keeps every clip of a person
+Source: ``datasets.md`` §1.4, §2.5, §3.4 and §4.7 (rPPG-Toolbox's ``BEGIN``/``END`` fraction ranges:
+:func:`fraction_split`). Splitting by subject (never by clip) keeps every clip of a person
 on one side, so a model is never tested on a face it was trained on. VIPL-HR's 5-fold cross-validation (RhythmNet
 protocol) uses the fold files ``fold/fold1.mat`` ... ``fold5.mat`` shipped with the dataset; the same lists, as
 hard-coded by public loaders, are :data:`VIPL_HR_FOLDS`.
@@ -16,7 +17,10 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "PURE_PROTOCOLS",
+    "UBFC_RPPG_PROTOCOLS",
     "VIPL_HR_FOLDS",
+    "fraction_split",
     "read_vipl_fold_files",
     "subject_exclusive_split",
     "vipl_hr_fold_split",
@@ -30,6 +34,67 @@ VIPL_HR_FOLDS: tuple[tuple[int, ...], ...] = (
     (3, 4, 11, 14, 16, 18, 19, 30, 32, 33, 36, 39, 42, 52, 54, 60, 69, 80, 86, 89, 93, 96),
     (26, 28, 37, 41, 44, 45, 47, 53, 66, 68, 71, 72, 73, 75, 77, 83, 85, 94, 95, 98, 102, 104),
 )
+
+#: The 42 subject numbers of UBFC-rPPG DATASET_2 (``datasets.md`` §2.1).
+_UBFC_RPPG_SUBJECTS = (1, 3, 4, 5, *range(8, 19), 20, *range(22, 28), *range(30, 50))
+
+#: Published UBFC-rPPG protocols (``datasets.md`` §2.5): name -> ``(train subjects, test subjects)``.
+#: ``"toolbox_train_val"`` is rPPG-Toolbox's cross-dataset training on UBFC-rPPG with subjects in ascending
+#: order, train = the fraction range [0, 0.8) and validation = [0.8, 1.0) (:func:`fraction_split`; the toolbox itself
+#: does not sort, so its split depends on the file system). ``"first30_last12"`` is the intra-dataset protocol
+#: "first 30 train, last 12 test" (test = subjects 38-49).
+UBFC_RPPG_PROTOCOLS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "toolbox_train_val": (
+        tuple(_UBFC_RPPG_SUBJECTS[: int(0.8 * len(_UBFC_RPPG_SUBJECTS))]),
+        tuple(_UBFC_RPPG_SUBJECTS[int(0.8 * len(_UBFC_RPPG_SUBJECTS)) :]),
+    ),
+    "first30_last12": (tuple(_UBFC_RPPG_SUBJECTS[:30]), tuple(_UBFC_RPPG_SUBJECTS[30:])),
+}
+
+#: Published PURE protocols (``datasets.md`` §3.4): name -> ``(train subjects, test subjects)``.
+#: ``"toolbox_train_val"`` is rPPG-Toolbox's cross-dataset training on PURE ([0, 0.8) = 1-8 train, [0.8, 1) = 9-10
+#: validation); ``"intra_60_40"`` the intra-PURE split of RhythmFormer/RhythmMamba ([0, 0.6) = 1-6 train, 7-10
+#: test); ``"contrast_phys"`` Contrast-Phys+'s split (test = 6, 8, 9, 10).
+PURE_PROTOCOLS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "toolbox_train_val": (tuple(range(1, 9)), (9, 10)),
+    "intra_60_40": (tuple(range(1, 7)), tuple(range(7, 11))),
+    "contrast_phys": ((1, 2, 3, 4, 5, 7), (6, 8, 9, 10)),
+}
+
+
+def fraction_split(ids: Iterable[int], begin: float, end: float) -> tuple[int, ...]:
+    """rPPG-Toolbox's ``BEGIN``/``END`` selection: the ids at positions ``int(begin * n)`` to ``int(end * n) - 1``.
+
+    Source: ``datasets.md`` §2.5, §3.4 and §4.7. The ids are de-duplicated and sorted in ascending numerical order
+    first (rPPG-Toolbox sorts PURE's subjects but not UBFC-rPPG's folders; sorting makes the split reproducible).
+    Adjacent ranges such as ``[0, 0.8)`` and ``[0.8, 1)`` partition the ids.
+
+    Args:
+        ids: Subject (or video) ids, integers.
+        begin: The start of the range, ``0 <= begin <= end``.
+        end: The end of the range, ``end <= 1``.
+
+    Returns:
+        The selected ids, ascending.
+
+    Raises:
+        ValueError: If ``begin`` or ``end`` is out of range or an id is not an integer.
+
+    Examples:
+        >>> fraction_split(range(1, 11), 0.0, 0.8), fraction_split(range(1, 11), 0.8, 1.0)
+        ((1, 2, 3, 4, 5, 6, 7, 8), (9, 10))
+        >>> fraction_split([49, 1, 3], 0.0, 0.5)  # sorted numerically first
+        (1,)
+    """
+    if not (isinstance(begin, (int, float)) and isinstance(end, (int, float)) and 0 <= begin <= end <= 1):
+        raise ValueError(f"begin, end: expected 0 <= begin <= end <= 1, got begin={begin!r}, end={end!r}")
+    values = list(ids)
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, np.integer))]
+    if bad:
+        raise ValueError(f"ids: expected integer ids, got {bad[:5]}")
+    ordered = sorted({int(v) for v in values})
+    n = len(ordered)
+    return tuple(ordered[int(begin * n) : int(end * n)])
 
 
 def subject_exclusive_split(
