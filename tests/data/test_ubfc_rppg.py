@@ -307,3 +307,22 @@ class TestCache:
         monkeypatch.setattr(ubfc_module, "iter_video", real_iter_video)
         UBFCRPPG(tmp_path / "data", cache_dir=cache, **OPTIONS)  # type: ignore[arg-type]
         assert len(list(cache.glob("*.npy"))) == 2
+
+
+class TestProgress:
+    def test_progress_bar_counts_every_video_and_changes_nothing(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        pytest.importorskip("tqdm")
+        write_d2(tmp_path / "subject1", seed=1)
+        write_d2(tmp_path / "subject3", seed=3)
+        quiet = UBFCRPPG(tmp_path, **OPTIONS)  # type: ignore[arg-type]
+        shown = UBFCRPPG(tmp_path, progress=True, **OPTIONS)  # type: ignore[arg-type]
+        err = capsys.readouterr().err
+        assert "UBFCRPPG: preprocessing" in err and "2/2" in err
+        assert len(shown) == len(quiet)
+        np.testing.assert_array_equal(frames_of(shown, 0), frames_of(quiet, 0))
+
+    def test_bad_progress(self, tmp_path: Path) -> None:
+        with pytest.raises(ValueError, match="progress: expected True or False"):
+            UBFCRPPG(tmp_path, progress="yes", **OPTIONS)  # type: ignore[arg-type]

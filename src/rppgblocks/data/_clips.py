@@ -84,7 +84,11 @@ class ClipDataset(Dataset[ClipSample]):
         detect_frames: int,
         cache_dir: str | os.PathLike[str] | None,
         on_error: OnError,
+        progress: bool = False,
     ) -> None:
+        if not isinstance(progress, bool):
+            raise ValueError(f"progress: expected True or False, got {progress!r}")
+        self.progress = progress
         self.clip_length = positive_int(clip_length, "clip_length")
         self.clip_stride = self.clip_length if clip_stride is None else positive_int(clip_stride, "clip_stride")
         self.frame_size = size_hw(frame_size, "frame_size")
@@ -114,7 +118,14 @@ class ClipDataset(Dataset[ClipSample]):
     def _load_entries(self, entries: Sequence[_E], load: Callable[[_E], None], where: Callable[[_E], Path]) -> None:
         """Load every entry (``on_error`` applies), warn about skips and clip-less videos, build the clip index."""
         name = type(self).__name__
-        for entry in entries:
+        iterable: Iterable[_E] = entries
+        if self.progress:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                raise ImportError('progress=True needs tqdm: pip install tqdm (or "rppgblocks[examples]")') from None
+            iterable = tqdm(entries, desc=f"{name}: preprocessing", unit="video")
+        for entry in iterable:
             try:
                 load(entry)
             except (OSError, ValueError) as exc:  # VideoDecodeError and FileNotFoundError are OSErrors

@@ -144,6 +144,8 @@ class PURE(ClipDataset):
             ``None`` to keep them in memory.
         on_error: ``"raise"`` (default) stops at the first bad session; ``"skip"`` leaves it out, warns, and records
             it in :attr:`skipped`.
+        progress: Show a progress bar over the videos while they are preprocessed (needs ``tqdm``, from the
+            ``examples`` extra).
 
     Attributes:
         videos: A :class:`PUREVideo` per loaded session, in (subject, task) order.
@@ -198,6 +200,7 @@ class PURE(ClipDataset):
         detect_frames: int = 5,
         cache_dir: str | os.PathLike[str] | None = None,
         on_error: OnError = "raise",
+        progress: bool = False,
     ) -> None:
         self._init_common(
             clip_length=clip_length,
@@ -208,6 +211,7 @@ class PURE(ClipDataset):
             detect_frames=detect_frames,
             cache_dir=cache_dir,
             on_error=on_error,
+            progress=progress,
         )
         if label_alignment not in ("timestamps", "index_stretch"):
             raise ValueError(f"label_alignment: expected 'timestamps' or 'index_stretch', got {label_alignment!r}")

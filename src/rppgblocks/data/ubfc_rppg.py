@@ -153,6 +153,8 @@ class UBFCRPPG(ClipDataset):
             ``None`` to keep them in memory.
         on_error: ``"raise"`` (default) stops at the first bad video; ``"skip"`` leaves it out, warns, and records
             it in :attr:`skipped`.
+        progress: Show a progress bar over the videos while they are preprocessed (needs ``tqdm``, from the
+            ``examples`` extra).
 
     Attributes:
         videos: A :class:`UBFCRPPGVideo` per loaded video, in subject order.
@@ -206,6 +208,7 @@ class UBFCRPPG(ClipDataset):
         detect_frames: int = 5,
         cache_dir: str | os.PathLike[str] | None = None,
         on_error: OnError = "raise",
+        progress: bool = False,
     ) -> None:
         self._init_common(
             clip_length=clip_length,
@@ -216,6 +219,7 @@ class UBFCRPPG(ClipDataset):
             detect_frames=detect_frames,
             cache_dir=cache_dir,
             on_error=on_error,
+            progress=progress,
         )
         if variant not in ("auto", "dataset_1", "dataset_2"):
             raise ValueError(f"variant: expected 'auto', 'dataset_1' or 'dataset_2', got {variant!r}")

@@ -219,6 +219,8 @@ class VIPLHR(ClipDataset):
         cache_dir: A folder for the preprocessed frames (created if needed), or ``None`` to keep them in memory.
         on_error: ``"raise"`` (default) stops at the first bad video; ``"skip"`` leaves it out, warns, and records
             it in :attr:`skipped`.
+        progress: Show a progress bar over the videos while they are preprocessed (needs ``tqdm``, from the
+            ``examples`` extra).
 
     Attributes:
         videos: A :class:`VIPLHRVideo` per loaded video, in index order (subject, scenario, source).
@@ -280,6 +282,7 @@ class VIPLHR(ClipDataset):
         detect_frames: int = 5,
         cache_dir: str | os.PathLike[str] | None = None,
         on_error: OnError = "raise",
+        progress: bool = False,
     ) -> None:
         self._init_common(
             clip_length=clip_length,
@@ -290,6 +293,7 @@ class VIPLHR(ClipDataset):
             detect_frames=detect_frames,
             cache_dir=cache_dir,
             on_error=on_error,
+            progress=progress,
         )
         subject_set = None if subjects is None else subject_ids(subjects)
         scenario_set = None if scenarios is None else _names(scenarios, "scenarios", _SCENARIO_RE, "'v1' or 'v1-2'")
