@@ -43,8 +43,8 @@ from rppgblocks.classical.pos import DEFAULT_POS_WINDOW_S, pos
 from rppgblocks.classical.pos import _validate as _validate_pos
 from rppgblocks.data.video import read_video
 from rppgblocks.errors import VideoDecodeError
-from rppgblocks.functional.detrend import detrend_smoothness_priors
-from rppgblocks.functional.filters import bandpass
+from rppgblocks.evaluation.evaluate import postprocess_bvp
+from rppgblocks.functional.filters import bandpass_padding
 from rppgblocks.functional.heart_rate import DEFAULT_HR_BAND, fft_heart_rate
 from rppgblocks.functional.rgb_trace import rgb_trace_from_video, spatial_mean_rgb
 
@@ -145,11 +145,6 @@ def _skin_pixels(video: Tensor) -> Tensor:
 #: Regions of interest: ``video (1, 3, T, H, W) uint8 -> RGB trace (1, 3, T)``.
 _ROIS: Mapping[str, Callable[[Tensor], Tensor]] = MappingProxyType({"full": _whole_frame, "skin": _skin_pixels})
 
-#: The smoothness-priors lambda and Butterworth order of the post-processing (rPPG-Toolbox's, ``datasets.md`` §4.5).
-_POSTPROCESS_LAMBDA = 100.0
-_POSTPROCESS_ORDER = 1
-#: filtfilt's default padding for a first-order band-pass (3 * 3 coefficients): the signal must be longer.
-_POSTPROCESS_MIN_FRAMES = 10
 
 
 @dataclass(frozen=True, eq=False)
@@ -284,7 +279,7 @@ def estimate_video(
         if postprocess:
             if band[0] <= 0:
                 raise ValueError(f"band: the band-pass of the post-processing needs low_hz > 0, got {band}")
-            needed = max(needed, _POSTPROCESS_MIN_FRAMES)
+            needed = max(needed, bandpass_padding(1) + 1)  # postprocess_bvp's first-order band-pass
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
     if n_frames < needed:
@@ -297,8 +292,7 @@ def estimate_video(
     trace = _ROIS[roi](clip)
     bvp = spec.run(trace, rate, window_s, band)
     if postprocess:
-        detrended = detrend_smoothness_priors(bvp, lam=_POSTPROCESS_LAMBDA)
-        bvp = bandpass(detrended, rate, band=band, order=_POSTPROCESS_ORDER)
+        bvp = postprocess_bvp(bvp, rate, diff_normalized=False, band=band)
     hr = float(fft_heart_rate(bvp, rate, band=band)[0])
     return Estimate(
         path=str(path),

@@ -17,7 +17,7 @@ from rppgblocks._checks import check_finite_positive, check_shape
 from rppgblocks.layout import TRACE
 
 __all__ = [
-    "GREEN",
+    "GREEN_CHANNEL",
     "check_frames",
     "check_rgb",
     "green_orthogonal_to",
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 #: The index of the green channel in an RGB trace.
-GREEN = 1
+GREEN_CHANNEL = 1
 
 # Tolerance when turning window_s * fs into a frame count (1.6 s at 30 Hz is 48.000000000000007 in floating point).
 _ROUNDING_SLACK = 1e-9
@@ -111,4 +111,4 @@ def green_orthogonal_to(x: Tensor, u: Tensor) -> Tensor:
     Returns:
         ``(B, T)``: :math:`X_g - u_g (u^\top X)`.
     """
-    return x[:, GREEN] - u[:, GREEN, None] * torch.einsum("bc,bct->bt", u, x)
+    return x[:, GREEN_CHANNEL] - u[:, GREEN_CHANNEL, None] * torch.einsum("bc,bct->bt", u, x)

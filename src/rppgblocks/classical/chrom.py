@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from rppgblocks._checks import check_band
 from rppgblocks.classical._common import check_rgb, hann_overlap_add, hann_window_length, safe_divide_by_mean
-from rppgblocks.functional.filters import bandpass
+from rppgblocks.functional.filters import bandpass, bandpass_padding
 from rppgblocks.functional.heart_rate import DEFAULT_HR_BAND
 
 __all__ = ["CHROM", "DEFAULT_CHROM_WINDOW_S", "chrom"]
@@ -42,7 +42,7 @@ def _validate(fs: float, window_s: float, band: tuple[float, float], order: int)
         raise ValueError(f"band: expected 0 < low_hz < high_hz < fs/2 = {fs / 2:g} Hz for the band-pass, got {band}")
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise ValueError(f"order: expected an integer >= 1, got {order!r}")
-    padding = 3 * (2 * order + 1)  # filtfilt's default extension at each end, which must be shorter than the signal
+    padding = bandpass_padding(order)  # filtfilt's extension at each end, which must be shorter than the interval
     if length <= padding:
         raise ValueError(
             f"window_s: window_s={window_s} s at fs={fs} Hz gives an interval of {length} frames, too short for the "

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from rppgblocks.classical._common import check_frames, check_rgb, relative_change
+from rppgblocks.classical._common import GREEN_CHANNEL, check_frames, check_rgb, relative_change
 
 __all__ = ["GREEN", "green"]
 
-_GREEN = 1
 
 
 def green(rgb: Tensor) -> Tensor:
@@ -63,7 +62,7 @@ def green(rgb: Tensor) -> Tensor:
     """
     dtype = check_rgb(rgb)
     check_frames(rgb, 2, "GREEN", "a signal needs 2 frames")
-    return relative_change(rgb[:, _GREEN].to(dtype))
+    return relative_change(rgb[:, GREEN_CHANNEL].to(dtype))
 
 
 class GREEN(nn.Module):

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from rppgblocks._checks import check_band, check_finite_positive, is_compiling
-from rppgblocks.classical._common import check_frames, check_rgb
+from rppgblocks.classical._common import GREEN_CHANNEL, check_frames, check_rgb
 from rppgblocks.functional.heart_rate import DEFAULT_HR_BAND, next_power_of_two
 
 __all__ = ["DEFAULT_ICA_ITERATIONS", "ICA", "ica"]
@@ -27,7 +27,6 @@ __all__ = ["DEFAULT_ICA_ITERATIONS", "ICA", "ica"]
 #: nearly Gaussian and so not identifiable, the unmixing keeps drifting slowly, and the output with it.
 DEFAULT_ICA_ITERATIONS = 64
 
-_GREEN = 1
 
 # Zero padding of the component spectra, as rppgblocks.functional.fft_heart_rate: at least 1024 bins.
 _MIN_NFFT = 1024
@@ -163,7 +162,7 @@ def ica(
     chosen = sources.gather(1, index.expand(batch, 1, n_frames)).squeeze(1)  # (B, T)
     chosen_spectrum = spectra.gather(1, index.expand(batch, 1, spectra.shape[-1])).squeeze(1)  # (B, F)
     # 5. sign: positive in-band covariance (cross-spectrum) with the normalised green channel
-    green_spectrum = torch.fft.rfft(normalised[:, _GREEN] * taper, n=n_fft, dim=-1)
+    green_spectrum = torch.fft.rfft(normalised[:, GREEN_CHANNEL] * taper, n=n_fft, dim=-1)
     cross = chosen_spectrum.real * green_spectrum.real + chosen_spectrum.imag * green_spectrum.imag
     covariance = cross.masked_fill(~in_band, 0.0).sum(dim=-1, keepdim=True)
     return torch.where(covariance < 0, -chosen, chosen)

@@ -27,7 +27,7 @@ from torch import Tensor
 from rppgblocks._checks import check_band, check_finite_positive
 from rppgblocks.evaluation.metrics import HRMetrics, hr_metrics
 from rppgblocks.functional.detrend import detrend_smoothness_priors
-from rppgblocks.functional.filters import bandpass
+from rppgblocks.functional.filters import bandpass, bandpass_padding
 from rppgblocks.functional.heart_rate import DEFAULT_HR_BAND, fft_heart_rate, next_power_of_two
 from rppgblocks.functional.normalization import undo_diff_normalize
 from rppgblocks.functional.peaks import peak_heart_rate
@@ -301,7 +301,7 @@ def evaluate_hr(
     if isinstance(filter_order, bool) or not isinstance(filter_order, int) or filter_order < 1:
         raise ValueError(f"filter_order: expected an integer >= 1, got {filter_order!r}")
     # filtfilt's odd extension (3 x the number of coefficients of the band-pass) must be shorter than the signal
-    filter_padding = 3 * (2 * filter_order + 1)
+    filter_padding = bandpass_padding(filter_order)
     # cut every video into its windows and group the windows by (length, fs) so that each group is one batch
     groups: dict[tuple[int, float], list[tuple[str, int, int, Tensor, Tensor]]] = defaultdict(list)
     skipped: list[tuple[str, int, int, str]] = []

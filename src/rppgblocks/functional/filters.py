@@ -399,6 +399,19 @@ def filtfilt(
     return backward.flip(-1)[:, edge : n_ext - edge].to(x.dtype)
 
 
+def bandpass_padding(order: int) -> int:
+    """The samples :func:`bandpass` adds at each end (filtfilt's default ``3 * max(len(a), len(b))``).
+
+    A Butterworth band-pass of prototype order ``order`` has ``2 * order + 1`` coefficients, so the padding is
+    ``3 * (2 * order + 1)``; :func:`bandpass` needs signals longer than it.
+
+    Examples:
+        >>> bandpass_padding(1), bandpass_padding(3)
+        (9, 21)
+    """
+    return 3 * (2 * order + 1)
+
+
 def bandpass(
     signal: Tensor,
     fs: float,
