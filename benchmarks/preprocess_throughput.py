@@ -138,7 +138,7 @@ def run_baseline(root: Path, size: int, save_first: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------- rppgblocks
 
 
-def run_rppgblocks(root: Path, size: int, clip_length: int, cache_dir: Path) -> dict[str, Any]:
+def run_rppgblocks(root: Path, size: int, clip_length: int, cache_dir: Path, workers: int) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "clip_length": clip_length,
         "frame_size": (size, size),
@@ -168,7 +168,19 @@ def run_rppgblocks(root: Path, size: int, clip_length: int, cache_dir: Path) -> 
     iter_seconds = time.perf_counter() - start
 
     cache_files = sorted(cache_dir.glob("*.npy"))
+    workers_seconds = float("nan")
+    if workers > 0:  # a cold build again, in worker processes, into a fresh cache; it must give the same files
+        workers_cache = cache_dir.with_name(cache_dir.name + "-workers")
+        start = time.perf_counter()
+        UBFCRPPG(root, **{**kwargs, "cache_dir": workers_cache, "num_workers": workers})
+        workers_seconds = time.perf_counter() - start
+        for path in cache_files:
+            if not np.array_equal(np.load(path), np.load(workers_cache / path.name)):
+                raise RuntimeError(f"{path.name}: the worker processes' frames differ from the single process's")
+        shutil.rmtree(workers_cache, ignore_errors=True)
     return {
+        "workers": workers,
+        "workers_seconds": workers_seconds,
         "cold_seconds": cold_seconds,
         "warm_seconds": warm_seconds,
         "iter_seconds": iter_seconds,
@@ -193,7 +205,7 @@ def child(args: argparse.Namespace) -> None:
     root = Path(args.root)
     workdir = Path(args.workdir)
     if args.only == "rppgblocks":
-        result = run_rppgblocks(root, args.size, args.clip_length, Path(args.cache_dir))
+        result = run_rppgblocks(root, args.size, args.clip_length, Path(args.cache_dir), args.workers)
     else:
         result = run_baseline(root, args.size, workdir / "baseline_first_video.npy")
     result.update(
@@ -228,6 +240,8 @@ def spawn(only: str, args: argparse.Namespace, root: Path, workdir: Path, cache_
         str(args.size),
         "--clip-length",
         str(args.clip_length),
+        "--workers",
+        str(args.workers),
     ]
     subprocess.run(command, check=True)
     out: dict[str, Any] = json.loads(result.read_text())
@@ -264,6 +278,9 @@ def main() -> None:
         "--workdir",
         default=str(Path(tempfile.gettempdir()) / "rppgblocks-preprocess-bench"),
         help="folder for the synthetic data set (reused) and the scratch files",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="also time a cold build with this many worker processes (0: skip)"
     )
     parser.add_argument("--json", default=None, help="write the numbers to this JSON file")
     hidden = argparse.SUPPRESS
@@ -314,6 +331,13 @@ def main() -> None:
     rows = [
         ("baseline (decode all, float32)", n / base["seconds"], base["seconds"], base_mib, base["output_bytes"]),
         ("rppgblocks cold (decode+cache)", n / rpp["cold_seconds"], rpp["cold_seconds"], cold_mib, rpp["output_bytes"]),
+        (
+            f"rppgblocks cold, {rpp['workers']} worker processes",
+            n / rpp["workers_seconds"],
+            rpp["workers_seconds"],
+            float("nan"),
+            rpp["output_bytes"],
+        ),
         ("rppgblocks warm (cache mmap)", n / rpp["warm_seconds"], rpp["warm_seconds"], end_mib, rpp["output_bytes"]),
         (
             "rppgblocks clip iteration",
@@ -334,11 +358,12 @@ def main() -> None:
         print(f"{label:<34} {fps:>10.1f} {seconds:>9.2f} {mib:>29.1f} {nbytes / MIB:>13.1f}")
     print(
         "(the warm and iteration rows share the rppgblocks process's peak at its end; "
-        "the iteration row counts clip frames read)"
+        "the iteration row counts clip frames read; the workers' memory is in their own processes)"
     )
     ratios = {
         "cold_speedup_vs_baseline": base["seconds"] / rpp["cold_seconds"],
         "warm_speedup_vs_baseline": base["seconds"] / rpp["warm_seconds"],
+        "workers_speedup_vs_one_process": rpp["cold_seconds"] / rpp["workers_seconds"],
         "peak_memory_ratio_baseline_over_cold": base_mib / cold_mib if cold_mib > 0 else float("inf"),
         "output_bytes_ratio_baseline_over_rppgblocks": base["output_bytes"] / rpp["output_bytes"],
     }
@@ -359,6 +384,7 @@ def main() -> None:
             "frames_per_s": {
                 "baseline": n / base["seconds"],
                 "rppgblocks_cold": n / rpp["cold_seconds"],
+                "rppgblocks_cold_workers": n / rpp["workers_seconds"],
                 "rppgblocks_warm": n / rpp["warm_seconds"],
                 "rppgblocks_clip_iteration": rpp["n_clip_frames"] / rpp["iter_seconds"],
             },

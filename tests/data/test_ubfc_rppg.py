@@ -302,7 +302,7 @@ class TestCache:
         # A modified video is a new cache entry: decoded again.
         video = tmp_path / "data" / "subject1" / "vid.avi"
         os.utime(video, ns=(video.stat().st_atime_ns, video.stat().st_mtime_ns + 10**9))
-        with pytest.raises(AssertionError, match="decoded again"):
+        with pytest.raises(RuntimeError, match="decoded again"):
             UBFCRPPG(tmp_path / "data", cache_dir=cache, **OPTIONS)  # type: ignore[arg-type]
         monkeypatch.setattr(ubfc_module, "iter_video", real_iter_video)
         UBFCRPPG(tmp_path / "data", cache_dir=cache, **OPTIONS)  # type: ignore[arg-type]

@@ -7,14 +7,20 @@ imported only when a video is actually read or written. The synthetic generator 
 :mod:`rppgblocks.data.synthetic`.
 """
 
+from rppgblocks.data._clips import Normalization
 from rppgblocks.data.face import (
     DEFAULT_BOX_SCALE,
     FaceBox,
     FaceDetector,
     FaceNotFoundError,
+    FaceTrackReport,
     HaarFaceDetector,
+    NoFacePolicy,
+    boxes_at_frames,
     crop_resize,
     detect_face_box,
+    enlarge_boxes,
+    resolve_face_track,
 )
 from rppgblocks.data.pure import PURE, PUREVideo, pure_sessions
 from rppgblocks.data.sample import ClipSample
@@ -55,19 +61,25 @@ __all__ = [
     "FaceBox",
     "FaceDetector",
     "FaceNotFoundError",
+    "FaceTrackReport",
     "HaarFaceDetector",
+    "NoFacePolicy",
+    "Normalization",
     "PUREVideo",
     "UBFCRPPGVideo",
     "VIPLHRVideo",
     "Video",
     "align_series_to_frames",
+    "boxes_at_frames",
     "crop_resize",
     "detect_face_box",
+    "enlarge_boxes",
     "fraction_split",
     "iter_video",
     "pure_sessions",
     "read_video",
     "read_vipl_fold_files",
+    "resolve_face_track",
     "subject_exclusive_split",
     "ubfc_rppg_subjects",
     "vipl_hr_fold_split",

@@ -28,8 +28,9 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +40,9 @@ import numpy.typing as npt
 from rppgblocks.data._clips import (
     CHUNK_SIZE,
     ClipDataset,
+    FrameJob,
+    Frames,
+    Normalization,
     OnError,
     check_coverage,
     fmt,
@@ -47,7 +51,7 @@ from rppgblocks.data._clips import (
     subject_ids,
     warn_absent_subjects,
 )
-from rppgblocks.data.face import DEFAULT_BOX_SCALE, FaceBox, FaceDetector
+from rppgblocks.data.face import DEFAULT_BOX_SCALE, FaceBox, FaceDetector, FaceTrackReport, NoFacePolicy
 from rppgblocks.data.video import _cv2
 from rppgblocks.data.vipl_hr import HR_VALID_RANGE_BPM
 from rppgblocks.errors import VideoDecodeError
@@ -77,7 +81,10 @@ class PUREVideo:
         label_alignment: How the labels were aligned (``"timestamps"`` or ``"index_stretch"``).
         n_frames: The number of frames.
         frame_hw: The original frame size ``(height, width)`` in pixels.
-        face_box: The enlarged crop box in original-frame pixels, or ``None`` when the whole frame is used.
+        face_box: The enlarged crop box in original-frame pixels, or ``None`` when the whole frame is used or the
+            face is tracked (``detect_every``).
+        face_report: Where the face was searched and where it was not found
+            (:class:`~rppgblocks.data.face.FaceTrackReport`), or ``None`` without a face detector.
         n_clips: The number of clips cut from this session.
         n_dropped_frames: Frames after the last clip that no clip covers (the remainder).
 
@@ -98,6 +105,7 @@ class PUREVideo:
     n_frames: int
     frame_hw: tuple[int, int]
     face_box: FaceBox | None
+    face_report: FaceTrackReport | None
     n_clips: int
     n_dropped_frames: int
 
@@ -139,13 +147,35 @@ class PURE(ClipDataset):
             :class:`~rppgblocks.data.face.HaarFaceDetector`), or ``None`` to resize the whole frame.
         box_scale: The face box enlargement coefficient (rPPG-Toolbox: 1.5).
         detect_frames: The number of frames, spread over the first chunk, on which the face is detected.
-        cache_dir: A folder for the preprocessed frames (created if needed; written atomically, keyed by the PNG
-            files' names, sizes and modification times and the preprocessing parameters, then memory-mapped), or
-            ``None`` to keep them in memory.
+        cache_dir: A folder for the preprocessed ``uint8`` frames (created if needed), or ``None`` to keep them in
+            memory. Each entry is keyed by the PNG files' names, sizes and modification times and the preprocessing
+            parameters, with a JSON manifest of that key, the content's SHA-256, the face report and the
+            normalisation statistics; written atomically, reused when valid, rebuilt when damaged or stale, and
+            memory-mapped.
         on_error: ``"raise"`` (default) stops at the first bad session; ``"skip"`` leaves it out, warns, and records
             it in :attr:`skipped`.
         progress: Show a progress bar over the videos while they are preprocessed (needs ``tqdm``, from the
             ``examples`` extra).
+        detect_every: Detect the face on every ``detect_every``-th frame (and the last), fill and smooth that track
+            and crop each frame with its own interpolated box (:func:`~rppgblocks.data.face.resolve_face_track`);
+            the video is decoded twice. ``None`` (default, rPPG-Toolbox's): one static box from the first chunk.
+        box_smoothing: With ``detect_every``, the odd number of consecutive detections averaged (1: none).
+        no_face: What a detection frame with no face gets: ``"interpolate"`` (from the detections on either side),
+            ``"previous"`` (the last box found) or ``"fail"`` (a :class:`~rppgblocks.data.face.FaceNotFoundError`).
+            Every miss is recorded in the video's ``face_report`` and warned about; a video with no face on any
+            detection frame always fails (never a silent whole-frame crop).
+        video_normalization: ``"raw"`` (RGB in [0, 1]), ``"standardized"`` or ``"diff_normalized"``
+            (rPPG-Toolbox's ``DATA_TYPE`` Raw, Standardized, DiffNormalized), or a sequence of them whose 3-channel
+            results are concatenated (``("diff_normalized", "standardized")`` gives 6 channels, as DeepPhys). As in
+            rPPG-Toolbox, the statistics are the whole video's, not the clip's: they are computed once per video
+            (recorded in the cache manifest) and applied when a clip is read, so one cache serves every choice.
+        label_normalization: ``"raw"``, ``"standardized"`` or ``"diff_normalized"`` (rPPG-Toolbox's
+            ``LABEL_TYPE``), applied to each whole video's BVP before it is cut into clips.
+        num_workers: Worker processes preprocessing videos in parallel (0: in this process). The results, their
+            order and the cache are the same; a failure in a worker is raised with the video's path. Workers are
+            spawned: guard the script with ``if __name__ == "__main__":``.
+        verify_cache: Check each reused cache entry's SHA-256 against its manifest (reads every byte) instead of
+            its size, shape and dtype only; a mismatch is warned about and the entry rebuilt.
 
     Attributes:
         videos: A :class:`PUREVideo` per loaded session, in (subject, task) order.
@@ -201,6 +231,13 @@ class PURE(ClipDataset):
         cache_dir: str | os.PathLike[str] | None = None,
         on_error: OnError = "raise",
         progress: bool = False,
+        detect_every: int | None = None,
+        box_smoothing: int = 3,
+        no_face: NoFacePolicy = "interpolate",
+        video_normalization: Normalization | Sequence[Normalization] = "raw",
+        label_normalization: Normalization = "raw",
+        num_workers: int = 0,
+        verify_cache: bool = False,
     ) -> None:
         self._init_common(
             clip_length=clip_length,
@@ -212,6 +249,13 @@ class PURE(ClipDataset):
             cache_dir=cache_dir,
             on_error=on_error,
             progress=progress,
+            detect_every=detect_every,
+            box_smoothing=box_smoothing,
+            no_face=no_face,
+            video_normalization=video_normalization,
+            label_normalization=label_normalization,
+            num_workers=num_workers,
+            verify_cache=verify_cache,
         )
         if label_alignment not in ("timestamps", "index_stretch"):
             raise ValueError(f"label_alignment: expected 'timestamps' or 'index_stretch', got {label_alignment!r}")
@@ -235,7 +279,7 @@ class PURE(ClipDataset):
         self.videos: list[PUREVideo] = []
         self._load_entries(entries, self._load, lambda e: e.directory)
 
-    def _load(self, entry: _Entry) -> None:
+    def _load(self, entry: _Entry) -> Generator[FrameJob, Frames, None]:
         directory = entry.directory
         json_path = directory / f"{entry.video_id}.json"
         frames_dir = directory / entry.video_id
@@ -256,14 +300,14 @@ class PURE(ClipDataset):
         listing = hashlib.sha256(
             json.dumps([[p.name, s.st_size, s.st_mtime_ns] for p in paths for s in (p.stat(),)]).encode()
         ).hexdigest()
-        loaded, cache_file = self._load_frames(
+        loaded = yield FrameJob(
             prefix="pure",
             video_id=entry.video_id,
             source_key={"frames": [str(frames_dir.resolve()), len(paths), listing]},
-            chunks=lambda: _iter_png_chunks(paths, CHUNK_SIZE),
+            reader=partial(_iter_png_chunks, paths, CHUNK_SIZE),
             source=str(frames_dir),
         )
-        n_frames = int(loaded.frames.shape[0])
+        n_frames = loaded.n_frames
         rel_frames = (frame_ns - frame_ns[0]).astype(np.float64)  # ns since the first frame (exact in int64)
         fps = (n_frames - 1) * 1e9 / float(rel_frames[-1])
         low, high = HR_VALID_RANGE_BPM
@@ -293,13 +337,13 @@ class PURE(ClipDataset):
                 n_frames=n_frames,
                 frame_hw=loaded.frame_hw,
                 face_box=loaded.face_box,
+                face_report=loaded.face_report,
                 n_clips=n_clips,
                 n_dropped_frames=n_dropped,
             ),
             loaded,
-            cache_file,
-            bvp.astype(np.float32),
-            hr.astype(np.float32),
+            bvp,
+            hr,
         )
         _log.debug("PURE: loaded %s (%d frames, %.3f fps, %d clips)", entry.video_id, n_frames, fps, n_clips)
 

@@ -16,9 +16,11 @@ class ClipSample(TypedDict):
     batch axis, ``subject`` and ``start`` become ``(B,)`` int64 tensors and ``video_id`` a list of strings.
 
     Keys:
-        video: The clip, ``(C, T, H, W)`` float32, RGB in [0, 1] (C = 3).
+        video: The clip, ``(C, T, H, W)`` float32: RGB in [0, 1] (C = 3) by default; with the dataset's
+            ``video_normalization``, 3 channels per normalisation (Standardized, DiffNormalized), in order.
         bvp: The ground-truth blood volume pulse resampled onto the clip's frame times, ``(T,)`` float32
-            (arbitrary units; the sign and scale of the dataset's sensor).
+            (arbitrary units; the sign and scale of the dataset's sensor), or normalised as the dataset's
+            ``label_normalization`` says.
         hr: The dataset's reference heart rate for the clip in bpm, ``()`` float32.
         fs: The clip's frame rate in Hz, ``()`` float32.
         subject: Integer subject id as named by the dataset (VIPL-HR ``p12`` -> 12).

@@ -26,8 +26,9 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +38,9 @@ import numpy.typing as npt
 from rppgblocks.data._clips import (
     CHUNK_SIZE,
     ClipDataset,
+    FrameJob,
+    Frames,
+    Normalization,
     OnError,
     check_coverage,
     data_lines,
@@ -47,7 +51,7 @@ from rppgblocks.data._clips import (
     subject_ids,
     warn_absent_subjects,
 )
-from rppgblocks.data.face import DEFAULT_BOX_SCALE, FaceBox, FaceDetector
+from rppgblocks.data.face import DEFAULT_BOX_SCALE, FaceBox, FaceDetector, FaceTrackReport, NoFacePolicy
 from rppgblocks.data.video import _cv2, iter_video
 from rppgblocks.data.vipl_hr import HR_VALID_RANGE_BPM
 
@@ -83,7 +87,10 @@ class UBFCRPPGVideo:
             :data:`UBFC_RPPG_NOMINAL_FPS`).
         n_frames: The number of decoded frames.
         frame_hw: The original frame size ``(height, width)`` in pixels.
-        face_box: The enlarged crop box in original-frame pixels, or ``None`` when the whole frame is used.
+        face_box: The enlarged crop box in original-frame pixels, or ``None`` when the whole frame is used or the
+            face is tracked (``detect_every``).
+        face_report: Where the face was searched and where it was not found
+            (:class:`~rppgblocks.data.face.FaceTrackReport`), or ``None`` without a face detector.
         n_clips: The number of clips cut from this video.
         n_dropped_frames: Frames after the last clip that no clip covers (the remainder).
 
@@ -104,6 +111,7 @@ class UBFCRPPGVideo:
     n_frames: int
     frame_hw: tuple[int, int]
     face_box: FaceBox | None
+    face_report: FaceTrackReport | None
     n_clips: int
     n_dropped_frames: int
 
@@ -148,13 +156,35 @@ class UBFCRPPG(ClipDataset):
             :class:`~rppgblocks.data.face.HaarFaceDetector`), or ``None`` to resize the whole frame.
         box_scale: The face box enlargement coefficient (rPPG-Toolbox: 1.5).
         detect_frames: The number of frames, spread over the first chunk, on which the face is detected.
-        cache_dir: A folder for the preprocessed frames (created if needed; written atomically, keyed by the video
-            file's path, size and modification time and the preprocessing parameters, then memory-mapped), or
-            ``None`` to keep them in memory.
+        cache_dir: A folder for the preprocessed ``uint8`` frames (created if needed), or ``None`` to keep them in
+            memory. Each entry is keyed by the video file's path, size and modification time and the preprocessing
+            parameters, with a JSON manifest of that key, the content's SHA-256, the face report and the
+            normalisation statistics; written atomically, reused when valid, rebuilt when damaged or stale, and
+            memory-mapped.
         on_error: ``"raise"`` (default) stops at the first bad video; ``"skip"`` leaves it out, warns, and records
             it in :attr:`skipped`.
         progress: Show a progress bar over the videos while they are preprocessed (needs ``tqdm``, from the
             ``examples`` extra).
+        detect_every: Detect the face on every ``detect_every``-th frame (and the last), fill and smooth that track
+            and crop each frame with its own interpolated box (:func:`~rppgblocks.data.face.resolve_face_track`);
+            the video is decoded twice. ``None`` (default, rPPG-Toolbox's): one static box from the first chunk.
+        box_smoothing: With ``detect_every``, the odd number of consecutive detections averaged (1: none).
+        no_face: What a detection frame with no face gets: ``"interpolate"`` (from the detections on either side),
+            ``"previous"`` (the last box found) or ``"fail"`` (a :class:`~rppgblocks.data.face.FaceNotFoundError`).
+            Every miss is recorded in the video's ``face_report`` and warned about; a video with no face on any
+            detection frame always fails (never a silent whole-frame crop).
+        video_normalization: ``"raw"`` (RGB in [0, 1]), ``"standardized"`` or ``"diff_normalized"``
+            (rPPG-Toolbox's ``DATA_TYPE`` Raw, Standardized, DiffNormalized), or a sequence of them whose 3-channel
+            results are concatenated (``("diff_normalized", "standardized")`` gives 6 channels, as DeepPhys). As in
+            rPPG-Toolbox, the statistics are the whole video's, not the clip's: they are computed once per video
+            (recorded in the cache manifest) and applied when a clip is read, so one cache serves every choice.
+        label_normalization: ``"raw"``, ``"standardized"`` or ``"diff_normalized"`` (rPPG-Toolbox's
+            ``LABEL_TYPE``), applied to each whole video's BVP before it is cut into clips.
+        num_workers: Worker processes preprocessing videos in parallel (0: in this process). The results, their
+            order and the cache are the same; a failure in a worker is raised with the video's path. Workers are
+            spawned: guard the script with ``if __name__ == "__main__":``.
+        verify_cache: Check each reused cache entry's SHA-256 against its manifest (reads every byte) instead of
+            its size, shape and dtype only; a mismatch is warned about and the entry rebuilt.
 
     Attributes:
         videos: A :class:`UBFCRPPGVideo` per loaded video, in subject order.
@@ -209,6 +239,13 @@ class UBFCRPPG(ClipDataset):
         cache_dir: str | os.PathLike[str] | None = None,
         on_error: OnError = "raise",
         progress: bool = False,
+        detect_every: int | None = None,
+        box_smoothing: int = 3,
+        no_face: NoFacePolicy = "interpolate",
+        video_normalization: Normalization | Sequence[Normalization] = "raw",
+        label_normalization: Normalization = "raw",
+        num_workers: int = 0,
+        verify_cache: bool = False,
     ) -> None:
         self._init_common(
             clip_length=clip_length,
@@ -220,6 +257,13 @@ class UBFCRPPG(ClipDataset):
             cache_dir=cache_dir,
             on_error=on_error,
             progress=progress,
+            detect_every=detect_every,
+            box_smoothing=box_smoothing,
+            no_face=no_face,
+            video_normalization=video_normalization,
+            label_normalization=label_normalization,
+            num_workers=num_workers,
+            verify_cache=verify_cache,
         )
         if variant not in ("auto", "dataset_1", "dataset_2"):
             raise ValueError(f"variant: expected 'auto', 'dataset_1' or 'dataset_2', got {variant!r}")
@@ -234,7 +278,7 @@ class UBFCRPPG(ClipDataset):
         self.videos: list[UBFCRPPGVideo] = []
         self._load_entries(entries, self._load, lambda e: e.directory)
 
-    def _load(self, entry: _Entry) -> None:
+    def _load(self, entry: _Entry) -> Generator[FrameJob, Frames, None]:
         directory = entry.directory
         variant = _detect_variant(directory) if self.variant == "auto" else self.variant
         label_path = directory / _LABEL_FILE[variant]
@@ -246,14 +290,14 @@ class UBFCRPPG(ClipDataset):
         else:
             times_ms, hr_raw, ppg = _read_gtdump(label_path)
 
-        loaded, cache_file = self._load_frames(
+        loaded = yield FrameJob(
             prefix="ubfc_rppg",
             video_id=entry.video_id,
             source_key={"video": file_signature(video_path)},
-            chunks=lambda: iter_video(video_path, chunk_size=CHUNK_SIZE),
+            reader=partial(iter_video, video_path, chunk_size=CHUNK_SIZE),
             source=str(video_path),
         )
-        n_frames = int(loaded.frames.shape[0])
+        n_frames = loaded.n_frames
         fps = _container_fps(video_path)
         fps_source: Literal["container", "timestamps", "nominal"] = "container"
         low, high = HR_VALID_RANGE_BPM
@@ -297,13 +341,13 @@ class UBFCRPPG(ClipDataset):
                 n_frames=n_frames,
                 frame_hw=loaded.frame_hw,
                 face_box=loaded.face_box,
+                face_report=loaded.face_report,
                 n_clips=n_clips,
                 n_dropped_frames=n_dropped,
             ),
             loaded,
-            cache_file,
-            bvp.astype(np.float32),
-            hr.astype(np.float32),
+            bvp,
+            hr,
         )
         _log.debug("UBFCRPPG: loaded %s (%d frames, %.3f fps, %d clips)", entry.video_id, n_frames, fps, n_clips)
 

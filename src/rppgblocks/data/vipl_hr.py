@@ -18,8 +18,9 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +30,9 @@ import numpy.typing as npt
 from rppgblocks.data._clips import (
     CHUNK_SIZE,
     ClipDataset,
+    FrameJob,
+    Frames,
+    Normalization,
     OnError,
     data_lines,
     file_signature,
@@ -37,7 +41,7 @@ from rppgblocks.data._clips import (
     subject_ids,
     warn_absent_subjects,
 )
-from rppgblocks.data.face import DEFAULT_BOX_SCALE, FaceBox, FaceDetector
+from rppgblocks.data.face import DEFAULT_BOX_SCALE, FaceBox, FaceDetector, FaceTrackReport, NoFacePolicy
 from rppgblocks.data.video import iter_video
 
 __all__ = [
@@ -86,7 +90,10 @@ class VIPLHRVideo:
         fps_assumed: ``True`` when ``fps`` is assumed (no ``time.txt``).
         n_frames: The number of decoded frames.
         frame_hw: The original frame size ``(height, width)`` in pixels.
-        face_box: The enlarged crop box in original-frame pixels, or ``None`` when the whole frame is used.
+        face_box: The enlarged crop box in original-frame pixels, or ``None`` when the whole frame is used or the
+            face is tracked (``detect_every``).
+        face_report: Where the face was searched and where it was not found
+            (:class:`~rppgblocks.data.face.FaceTrackReport`), or ``None`` without a face detector.
         is_nir: ``True`` for the near-infrared camera (``source4``).
         n_clips: The number of clips cut from this video.
         n_dropped_frames: Frames after the last clip that no clip covers (the remainder).
@@ -111,6 +118,7 @@ class VIPLHRVideo:
     n_frames: int
     frame_hw: tuple[int, int]
     face_box: FaceBox | None
+    face_report: FaceTrackReport | None
     is_nir: bool
     n_clips: int
     n_dropped_frames: int
@@ -197,9 +205,12 @@ class VIPLHR(ClipDataset):
     frames after the last whole clip are dropped and counted (:attr:`VIPLHRVideo.n_dropped_frames`).
 
     Memory: 128x128 RGB frames take 48 KiB each, so a 1000-frame video takes about 47 MiB. For more than a few
-    hundred videos pass ``cache_dir``: each video's frames are then stored there as ``.npy`` (written atomically,
-    keyed by a hash of the video file's path, size and modification time and of the preprocessing parameters),
-    reused by later constructions, and memory-mapped instead of held in RAM.
+    hundred videos pass ``cache_dir``: each video's frames are then stored there as ``uint8`` ``.npy``, keyed by a
+    hash of the video file's path, size and modification time and of the preprocessing parameters, next to a JSON
+    manifest recording that key, the content's size and SHA-256, the face box or track report and the whole-video
+    normalisation statistics. Both are written atomically (the manifest last, so an interrupted write is rebuilt);
+    later constructions reuse valid entries, rebuild damaged or stale ones (with a warning), and memory-map the
+    frames instead of holding them in RAM. ``num_workers`` preprocesses videos in parallel processes.
 
     Args:
         root: The VIPL-HR folder: either the folder holding the ``p<N>`` subject folders or its parent (e.g. the
@@ -221,6 +232,26 @@ class VIPLHR(ClipDataset):
             it in :attr:`skipped`.
         progress: Show a progress bar over the videos while they are preprocessed (needs ``tqdm``, from the
             ``examples`` extra).
+        detect_every: Detect the face on every ``detect_every``-th frame (and the last), fill and smooth that track
+            and crop each frame with its own interpolated box (:func:`~rppgblocks.data.face.resolve_face_track`);
+            the video is decoded twice. ``None`` (default, rPPG-Toolbox's): one static box from the first chunk.
+        box_smoothing: With ``detect_every``, the odd number of consecutive detections averaged (1: none).
+        no_face: What a detection frame with no face gets: ``"interpolate"`` (from the detections on either side),
+            ``"previous"`` (the last box found) or ``"fail"`` (a :class:`~rppgblocks.data.face.FaceNotFoundError`).
+            Every miss is recorded in the video's ``face_report`` and warned about; a video with no face on any
+            detection frame always fails (never a silent whole-frame crop).
+        video_normalization: ``"raw"`` (RGB in [0, 1]), ``"standardized"`` or ``"diff_normalized"``
+            (rPPG-Toolbox's ``DATA_TYPE`` Raw, Standardized, DiffNormalized), or a sequence of them whose 3-channel
+            results are concatenated (``("diff_normalized", "standardized")`` gives 6 channels, as DeepPhys). As in
+            rPPG-Toolbox, the statistics are the whole video's, not the clip's: they are computed once per video
+            (recorded in the cache manifest) and applied when a clip is read, so one cache serves every choice.
+        label_normalization: ``"raw"``, ``"standardized"`` or ``"diff_normalized"`` (rPPG-Toolbox's
+            ``LABEL_TYPE``), applied to each whole video's BVP before it is cut into clips.
+        num_workers: Worker processes preprocessing videos in parallel (0: in this process). The results, their
+            order and the cache are the same; a failure in a worker is raised with the video's path. Workers are
+            spawned: guard the script with ``if __name__ == "__main__":``.
+        verify_cache: Check each reused cache entry's SHA-256 against its manifest (reads every byte) instead of
+            its size, shape and dtype only; a mismatch is warned about and the entry rebuilt.
 
     Attributes:
         videos: A :class:`VIPLHRVideo` per loaded video, in index order (subject, scenario, source).
@@ -283,6 +314,13 @@ class VIPLHR(ClipDataset):
         cache_dir: str | os.PathLike[str] | None = None,
         on_error: OnError = "raise",
         progress: bool = False,
+        detect_every: int | None = None,
+        box_smoothing: int = 3,
+        no_face: NoFacePolicy = "interpolate",
+        video_normalization: Normalization | Sequence[Normalization] = "raw",
+        label_normalization: Normalization = "raw",
+        num_workers: int = 0,
+        verify_cache: bool = False,
     ) -> None:
         self._init_common(
             clip_length=clip_length,
@@ -294,6 +332,13 @@ class VIPLHR(ClipDataset):
             cache_dir=cache_dir,
             on_error=on_error,
             progress=progress,
+            detect_every=detect_every,
+            box_smoothing=box_smoothing,
+            no_face=no_face,
+            video_normalization=video_normalization,
+            label_normalization=label_normalization,
+            num_workers=num_workers,
+            verify_cache=verify_cache,
         )
         subject_set = None if subjects is None else subject_ids(subjects)
         scenario_set = None if scenarios is None else _names(scenarios, "scenarios", _SCENARIO_RE, "'v1' or 'v1-2'")
@@ -323,7 +368,7 @@ class VIPLHR(ClipDataset):
 
     # ------------------------------------------------------------------ loading
 
-    def _load(self, entry: _Entry) -> None:
+    def _load(self, entry: _Entry) -> Generator[FrameJob, Frames, None]:
         directory = entry.directory
         video_path, wave_path, hr_path = (directory / name for name in (_VIDEO_FILE, _WAVE_FILE, _HR_FILE))
         for path in (video_path, wave_path, hr_path):
@@ -342,15 +387,14 @@ class VIPLHR(ClipDataset):
         if not hr_valid.any():
             raise ValueError(f"{hr_path}: no heart rate inside {low:g}-{high:g} bpm (all {hr_raw.size} are faults)")
 
-        loaded, cache_file = self._load_frames(
+        loaded = yield FrameJob(
             prefix="vipl_hr",
             video_id=entry.video_id,
             source_key={"video": file_signature(video_path)},
-            chunks=lambda: iter_video(video_path, chunk_size=CHUNK_SIZE),
+            reader=partial(iter_video, video_path, chunk_size=CHUNK_SIZE),
             source=str(video_path),
         )
-        frames = loaded.frames
-        n_frames = int(frames.shape[0])
+        n_frames = loaded.n_frames
         if times is None:
             times = np.arange(n_frames, dtype=np.float64) * (1000.0 / VIPL_HR_ASSUMED_FPS)
         elif times.size != n_frames:
@@ -364,8 +408,8 @@ class VIPLHR(ClipDataset):
                 f"{times[0]:g}-{times[-1]:g} ms"
             )
         fps = VIPL_HR_ASSUMED_FPS if time_path is None else (n_frames - 1) * 1000.0 / float(times[-1] - times[0])
-        bvp = align_series_to_frames(wave, times).astype(np.float32)
-        hr = align_series_to_frames(hr_raw, times, valid=hr_valid).astype(np.float32)
+        bvp = align_series_to_frames(wave, times)
+        hr = align_series_to_frames(hr_raw, times, valid=hr_valid)
 
         n_clips, n_dropped = self._clip_count(n_frames)
         self._add_video(
@@ -384,12 +428,12 @@ class VIPLHR(ClipDataset):
                 n_frames=n_frames,
                 frame_hw=loaded.frame_hw,
                 face_box=loaded.face_box,
+                face_report=loaded.face_report,
                 is_nir=entry.source in _NIR_SOURCES,
                 n_clips=n_clips,
                 n_dropped_frames=n_dropped,
             ),
             loaded,
-            cache_file,
             bvp,
             hr,
         )

@@ -38,17 +38,36 @@ def _std(x: Tensor) -> Tensor:
     return x.var(dim=_DIMS, keepdim=True, correction=0).sqrt().clamp_min(torch.finfo(x.dtype).eps)
 
 
-def standardize(video: Tensor) -> Tensor:
+def _given(value: float | Tensor, like: Tensor, name: str) -> Tensor:
+    """A precomputed statistic as a tensor broadcastable to ``(B, 1, 1, 1, 1)``, checked to be finite."""
+    stat = torch.as_tensor(value, dtype=like.dtype, device=like.device)
+    if stat.numel() not in (1, like.shape[0]):
+        raise ValueError(
+            f"{name}: expected a number or one value per clip ({like.shape[0]}), got shape {tuple(stat.shape)}"
+        )
+    if not bool(torch.isfinite(stat).all()):
+        raise ValueError(f"{name}: expected finite values, got {value!r}")
+    return stat.reshape(-1, 1, 1, 1, 1)
+
+
+def standardize(video: Tensor, *, mean: float | Tensor | None = None, std: float | Tensor | None = None) -> Tensor:
     r"""rPPG-Toolbox's "Standardized" transform per clip: :math:`(x - \mu) / \sigma` over all of C, T, H, W.
+
+    rPPG-Toolbox standardises each whole video before cutting it into clips; pass that video's ``mean`` and ``std``
+    to reproduce it on a clip (the clip datasets do, with ``video_normalization="standardized"``). A zero ``std``
+    gives zeros (rPPG-Toolbox's NaN set to 0).
 
     Args:
         video: Clips ``(B, C, T, H, W)``, floating point.
+        mean: The mean to subtract: a number or one per clip; ``None``: each clip's own.
+        std: The standard deviation to divide by: a number or one per clip, >= 0; ``None``: each clip's own.
 
     Returns:
         The standardised clips, same shape and dtype.
 
     Raises:
         ShapeError: If ``video`` is not 5-D.
+        ValueError: If ``mean`` or ``std`` is not finite, ``std`` is negative, or either has neither 1 nor B values.
 
     Shape:
         - video, output: :math:`(B, C, T, H, W)`
@@ -57,30 +76,43 @@ def standardize(video: Tensor) -> Tensor:
         >>> x = standardize(torch.rand(2, 3, 8, 4, 4))
         >>> round(float(x[0].mean()), 4), round(float(x[0].std(correction=0)), 4)
         (0.0, 1.0)
+        >>> standardize(torch.full((1, 3, 2, 1, 1), 6.0), mean=4.0, std=2.0).flatten().tolist()
+        [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     """
     check_shape(video, VIDEO, "video")
-    centred = video - video.mean(dim=_DIMS, keepdim=True)
-    return centred / _std(centred)
+    centred = video - (video.mean(dim=_DIMS, keepdim=True) if mean is None else _given(mean, video, "mean"))
+    return centred / (_std(centred) if std is None else _given_std(std, video))
 
 
-def diff_normalize(video: Tensor, *, eps: float = 1e-7) -> Tensor:
+def _given_std(std: float | Tensor, like: Tensor) -> Tensor:
+    stat = _given(std, like, "std")
+    if bool((stat < 0).any()):
+        raise ValueError(f"std: expected a standard deviation >= 0, got {std!r}")
+    return stat.clamp_min(torch.finfo(like.dtype).eps)
+
+
+def diff_normalize(video: Tensor, *, eps: float = 1e-7, std: float | Tensor | None = None) -> Tensor:
     r"""rPPG-Toolbox's "DiffNormalized" transform per clip (rppgblocks spec ``datasets.md`` §4.3).
 
     :math:`d_t = (x_{t+1} - x_t) / (x_{t+1} + x_t + \epsilon)` elementwise for :math:`t = 0 .. T-2`, divided by the
     clip's standard deviation of :math:`d`; an all-zero frame is appended so the length stays T. rPPG-Toolbox
     computes the standard deviation over the whole video before cutting clips; over a clip it differs by a scale
     factor close to 1, which changes a trained network's output in eval mode (BatchNorm then uses its running
-    statistics): for parity with rPPG-Toolbox checkpoints, normalise the whole video and then cut clips.
+    statistics): for parity with rPPG-Toolbox checkpoints, pass the whole video's ``std`` (the clip datasets do,
+    with ``video_normalization="diff_normalized"``), or normalise the whole video and then cut clips.
 
     Args:
         video: Clips ``(B, C, T, H, W)`` of non-negative intensities, T >= 2.
         eps: The constant in the denominator.
+        std: The standard deviation of :math:`d` to divide by (a number or one per clip, >= 0; 0 gives zeros);
+            ``None``: each clip's own.
 
     Returns:
         The DiffNormalized clips, same shape and dtype; the last frame is zero.
 
     Raises:
         ShapeError: If ``video`` is not 5-D or has fewer than 2 frames.
+        ValueError: If ``std`` is not finite, is negative, or has neither 1 nor B values.
 
     Shape:
         - video, output: :math:`(B, C, T, H, W)`
@@ -89,12 +121,14 @@ def diff_normalize(video: Tensor, *, eps: float = 1e-7) -> Tensor:
         >>> clip = torch.ones(1, 3, 4, 2, 2) * torch.tensor([1.0, 2.0, 2.0, 4.0]).view(1, 1, 4, 1, 1)
         >>> diff_normalize(clip)[0, 0, :, 0, 0] / diff_normalize(clip)[0, 0, 0, 0, 0]
         tensor([1.0000, 0.0000, 1.0000, 0.0000])
+        >>> diff_normalize(clip, std=1.0)[0, 0, :, 0, 0]  # (2 - 1) / (2 + 1), 0, (4 - 2) / (4 + 2), 0
+        tensor([0.3333, 0.0000, 0.3333, 0.0000])
     """
     check_shape(video, VIDEO, "video")
     if video.shape[2] < 2:
         raise ShapeError("video", VIDEO, video.shape, "DiffNormalized needs T >= 2 frames")
     diff = (video[:, :, 1:] - video[:, :, :-1]) / (video[:, :, 1:] + video[:, :, :-1] + eps)
-    diff = diff / _std(diff)
+    diff = diff / (_std(diff) if std is None else _given_std(std, video))
     return torch.cat([diff, torch.zeros_like(diff[:, :, :1])], dim=2)
 
 
@@ -238,9 +272,7 @@ def normalize_video(video: Tensor, method: VideoNormalization) -> Tensor:
         return diff_normalize(video)
     if method == "standardized":
         return standardize(video)
-    raise ValueError(
-        f"method: expected 'none', 'temporal_center', 'diff_normalized' or 'standardized', got {method!r}"
-    )
+    raise ValueError(f"method: expected 'none', 'temporal_center', 'diff_normalized' or 'standardized', got {method!r}")
 
 
 def undo_diff_normalize(signal: Tensor) -> Tensor:
