@@ -146,7 +146,6 @@ def _skin_pixels(video: Tensor) -> Tensor:
 _ROIS: Mapping[str, Callable[[Tensor], Tensor]] = MappingProxyType({"full": _whole_frame, "skin": _skin_pixels})
 
 
-
 @dataclass(frozen=True, eq=False)
 class Estimate:
     """The heart rate estimated from one video, with what it was computed from.

@@ -17,7 +17,6 @@ from rppgblocks.classical._common import GREEN_CHANNEL, check_frames, check_rgb,
 __all__ = ["GREEN", "green"]
 
 
-
 def green(rgb: Tensor) -> Tensor:
     r"""The pulse signal of the GREEN method: the green channel, divided by its mean, minus 1.
 

@@ -7,7 +7,7 @@ imported only when a video is actually read or written. The synthetic generator 
 :mod:`rppgblocks.data.synthetic`.
 """
 
-from rppgblocks.data._clips import Normalization
+from rppgblocks.data.compression import VideoCodec, available_codecs, compress_video
 from rppgblocks.data.face import (
     DEFAULT_BOX_SCALE,
     FaceBox,
@@ -23,7 +23,7 @@ from rppgblocks.data.face import (
     resolve_face_track,
 )
 from rppgblocks.data.pure import PURE, PUREVideo, pure_sessions
-from rppgblocks.data.sample import ClipSample
+from rppgblocks.data.sample import ClipSample, Normalization
 from rppgblocks.data.splits import (
     PURE_PROTOCOLS,
     UBFC_RPPG_PROTOCOLS,
@@ -69,8 +69,11 @@ __all__ = [
     "UBFCRPPGVideo",
     "VIPLHRVideo",
     "Video",
+    "VideoCodec",
     "align_series_to_frames",
+    "available_codecs",
     "boxes_at_frames",
+    "compress_video",
     "crop_resize",
     "detect_face_box",
     "enlarge_boxes",

@@ -42,7 +42,6 @@ from rppgblocks.data._clips import (
     ClipDataset,
     FrameJob,
     Frames,
-    Normalization,
     OnError,
     check_coverage,
     fmt,
@@ -52,6 +51,7 @@ from rppgblocks.data._clips import (
     warn_absent_subjects,
 )
 from rppgblocks.data.face import DEFAULT_BOX_SCALE, FaceBox, FaceDetector, FaceTrackReport, NoFacePolicy
+from rppgblocks.data.sample import Normalization
 from rppgblocks.data.video import _cv2
 from rppgblocks.data.vipl_hr import HR_VALID_RANGE_BPM
 from rppgblocks.errors import VideoDecodeError

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from torch import Tensor
 
-__all__ = ["ClipSample"]
+__all__ = ["ClipSample", "Normalization"]
+
+#: The normalisations a clip dataset applies per whole video (``video_normalization``, ``label_normalization``):
+#: rPPG-Toolbox's ``DATA_TYPE`` / ``LABEL_TYPE`` ``"Raw"``, ``"Standardized"`` and ``"DiffNormalized"``.
+Normalization = Literal["raw", "standardized", "diff_normalized"]
 
 
 class ClipSample(TypedDict):

@@ -32,7 +32,6 @@ from rppgblocks.data._clips import (
     ClipDataset,
     FrameJob,
     Frames,
-    Normalization,
     OnError,
     data_lines,
     file_signature,
@@ -42,6 +41,7 @@ from rppgblocks.data._clips import (
     warn_absent_subjects,
 )
 from rppgblocks.data.face import DEFAULT_BOX_SCALE, FaceBox, FaceDetector, FaceTrackReport, NoFacePolicy
+from rppgblocks.data.sample import Normalization
 from rppgblocks.data.video import iter_video
 
 __all__ = [

@@ -339,15 +339,17 @@ def evaluate_hr(
         pred = torch.stack([item[3] for item in items])
         label = torch.stack([item[4] for item in items])
         processed = postprocess_bvp(
-            torch.cat([pred, label]), rate, diff_normalized=diff, band=band, detrend_lambda=detrend_lambda,
+            torch.cat([pred, label]),
+            rate,
+            diff_normalized=diff,
+            band=band,
+            detrend_lambda=detrend_lambda,
             filter_order=filter_order,
         )
         pred_p = processed[: len(items)]
         if method == "FFT":
             nfft = next_power_of_two(length)
-            hr = fft_heart_rate(
-                processed, rate, band=band, nfft=nfft, window="boxcar", refine="none", detrend=False
-            )
+            hr = fft_heart_rate(processed, rate, band=band, nfft=nfft, window="boxcar", refine="none", detrend=False)
         else:
             hr = peak_heart_rate(processed, rate)
         hr_pred, hr_label = hr[: len(items)], hr[len(items) :]

@@ -31,14 +31,29 @@ from rppgblocks.functional.peaks import find_local_maxima, peak_heart_rate
 from rppgblocks.functional.pearson import neg_pearson_loss, pearson_correlation
 from rppgblocks.functional.quality import spectral_quality_index
 from rppgblocks.functional.rgb_trace import rgb_trace_from_video, spatial_mean_rgb
+from rppgblocks.functional.self_similarity import (
+    Similarity,
+    self_similarity_diagonal_std,
+    self_similarity_map,
+    self_similarity_wave,
+)
 from rppgblocks.functional.skin_attention import skin_attention, skin_attention_weights
 from rppgblocks.functional.snr import DEFAULT_TOLERANCE_HZ, snr_db, spectral_snr_db
+from rppgblocks.functional.sspd_views import (
+    SSPDViews,
+    global_view,
+    local_view,
+    masked_difference_modeling,
+    sspd_views,
+)
 from rppgblocks.functional.temporal import temporal_compress
 
 __all__ = [
     "DEFAULT_HR_BAND",
     "DEFAULT_TOLERANCE_HZ",
     "FilterCoefficients",
+    "SSPDViews",
+    "Similarity",
     "bandpass",
     "butter_bandpass",
     "center_over_time",
@@ -48,8 +63,11 @@ __all__ = [
     "fft_heart_rate",
     "filtfilt",
     "find_local_maxima",
+    "global_view",
     "lfilter",
     "lfilter_zi",
+    "local_view",
+    "masked_difference_modeling",
     "neg_pearson_loss",
     "next_power_of_two",
     "normalize_video",
@@ -57,6 +75,9 @@ __all__ = [
     "pearson_correlation",
     "power_spectral_density",
     "rgb_trace_from_video",
+    "self_similarity_diagonal_std",
+    "self_similarity_map",
+    "self_similarity_wave",
     "skin_attention",
     "skin_attention_weights",
     "sliding_window_heart_rate",
@@ -66,6 +87,7 @@ __all__ = [
     "spectral_quality_index",
     "spectral_snr_db",
     "split_quadrants",
+    "sspd_views",
     "standardize",
     "standardize_label",
     "temporal_compress",

@@ -7,13 +7,29 @@ from rppgblocks.models.convert import (
     load_rppg_toolbox_physnet,
     to_rppg_toolbox_physnet,
 )
+from rppgblocks.models.ema import EMATeacher, cosine_ema_momentum, ema_update_
 from rppgblocks.models.identity_encoder import IdentityEncoder, IdentityEncoderOutput
 from rppgblocks.models.physnet import PhysNet
 from rppgblocks.models.rfacenet import RFACENET_HR_BAND, RFaceNet, RFaceNetOutput
 from rppgblocks.models.rppgnet import RPPGNet, RPPGNetOutput
+from rppgblocks.models.sspd import (
+    MIN_FRAME_SIZE,
+    SSPD,
+    S3MOutput,
+    SeparableSelfSimilarityModel,
+    SSPDBackbone,
+    SSPDOutput,
+    SSPDPredictor,
+    TemporalSimilarityBlock,
+)
+from rppgblocks.models.stven import STVEN, stven_condition
 
 __all__ = [
+    "MIN_FRAME_SIZE",
     "RFACENET_HR_BAND",
+    "SSPD",
+    "STVEN",
+    "EMATeacher",
     "IdentityEncoder",
     "IdentityEncoderOutput",
     "ModelInfo",
@@ -22,12 +38,21 @@ __all__ = [
     "RFaceNetOutput",
     "RPPGNet",
     "RPPGNetOutput",
+    "S3MOutput",
+    "SSPDBackbone",
+    "SSPDOutput",
+    "SSPDPredictor",
+    "SeparableSelfSimilarityModel",
+    "TemporalSimilarityBlock",
     "convert_rppg_toolbox_physnet",
+    "cosine_ema_momentum",
     "create_model",
+    "ema_update_",
     "is_rppg_toolbox_physnet_state_dict",
     "list_models",
     "load_rppg_toolbox_physnet",
     "model_info",
     "register_model",
+    "stven_condition",
     "to_rppg_toolbox_physnet",
 ]
