@@ -66,6 +66,13 @@ def check_finite_positive(value: float, name: str) -> None:
         raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
 
 
+def check_weight(value: float, name: str) -> float:
+    """``value`` as a float if it is a finite number >= 0 (a loss weight), else a :class:`ValueError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
+    return float(value)
+
+
 def check_band(band: tuple[float, float], name: str = "band", fs: float | None = None) -> tuple[float, float]:
     """Validate a frequency band ``(low_hz, high_hz)`` and return it as floats.
 

@@ -272,14 +272,8 @@ class FaceBox(NamedTuple):
             raise ValueError(f"scale: expected a finite number > 0, got {scale!r}")
         if self.w <= 0 or self.h <= 0:
             raise ValueError(f"box: expected a positive width and height in pixels, got {self}")
-        x, y, w, h = float(self.x), float(self.y), float(self.w), float(self.h)
-        if square:
-            side = max(w, h)
-            x, y = x + (w - side) / 2, y + (h - side) / 2
-            w = h = side
-        new_x = int(max(0.0, x - (scale - 1.0) / 2.0 * w))
-        new_y = int(max(0.0, y - (scale - 1.0) / 2.0 * h))
-        box = FaceBox(new_x, new_y, max(1, int(scale * w)), max(1, int(scale * h)))
+        x, y, w, h = (int(v) for v in enlarge_boxes([tuple(self)], scale, square=square)[0])
+        box = FaceBox(x, y, w, h)
         return box if frame_hw is None else box.clip(frame_hw)
 
     def clip(self, frame_hw: tuple[int, int]) -> FaceBox:

@@ -7,7 +7,6 @@ Source: Yu, Peng, Zhao, ICCV 2019 (rPPGNet), :math:`L = \alpha L_{np} + \beta L_
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import torch
@@ -15,7 +14,7 @@ import torch.nn.functional as F
 from einops import rearrange, repeat
 from torch import Tensor, nn
 
-from rppgblocks._checks import check_shape, is_compiling
+from rppgblocks._checks import check_shape, check_weight, is_compiling
 from rppgblocks.errors import ShapeError
 from rppgblocks.functional.pearson import neg_pearson_loss
 from rppgblocks.layout import SIGNAL
@@ -37,12 +36,6 @@ class RPPGNetLossOutput(NamedTuple):
     total: Tensor
     terms: dict[str, Tensor]
     losses: dict[str, Tensor]
-
-
-def _weight(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 class RPPGNetLoss(nn.Module):
@@ -106,10 +99,10 @@ class RPPGNetLoss(nn.Module):
         eps: float = 1e-8,
     ) -> None:
         super().__init__()
-        self.global_weight = _weight(global_weight, "global_weight")
-        self.mid_weight = _weight(mid_weight, "mid_weight")
-        self.skin_weight = _weight(skin_weight, "skin_weight")
-        self.part_weight = _weight(part_weight, "part_weight")
+        self.global_weight = check_weight(global_weight, "global_weight")
+        self.mid_weight = check_weight(mid_weight, "mid_weight")
+        self.skin_weight = check_weight(skin_weight, "skin_weight")
+        self.part_weight = check_weight(part_weight, "part_weight")
         self.eps = eps
 
     def forward(self, output: RPPGNetOutput, target: Tensor, skin_labels: Tensor) -> RPPGNetLossOutput:

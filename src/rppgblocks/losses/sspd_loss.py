@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rppgblocks._checks import check_band, check_finite_positive, check_shape
+from rppgblocks._checks import check_band, check_finite_positive, check_shape, check_weight
 from rppgblocks.errors import ShapeError
 from rppgblocks.functional.self_similarity import self_similarity_diagonal_std
 from rppgblocks.layout import SIGNAL
@@ -366,12 +366,6 @@ class SSPDLossOutput(NamedTuple):
     losses: dict[str, Tensor]
 
 
-def _weight(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 class SSPDLoss(nn.Module):
     r"""SSPD's full training loss: hierarchical self-distillation plus the map and wave priors (spec §5.4).
 
@@ -428,10 +422,10 @@ class SSPDLoss(nn.Module):
     ) -> None:
         super().__init__()
         self.weights = {
-            "rpd": _weight(rpd_weight, "rpd_weight"),
-            "tspd": _weight(tspd_weight, "tspd_weight"),
-            "regularizer": _weight(regularizer_weight, "regularizer_weight"),
-            "frequency": _weight(frequency_weight, "frequency_weight"),
+            "rpd": check_weight(rpd_weight, "rpd_weight"),
+            "tspd": check_weight(tspd_weight, "tspd_weight"),
+            "regularizer": check_weight(regularizer_weight, "regularizer_weight"),
+            "frequency": check_weight(frequency_weight, "frequency_weight"),
         }
         check_finite_positive(fs, "fs")
         self.fs = float(fs)

@@ -12,14 +12,13 @@ Notation: :math:`c_0` is the original clip, :math:`c_k` the same clip compressed
 
 from __future__ import annotations
 
-import math
 from typing import Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rppgblocks._checks import check_shape
+from rppgblocks._checks import check_shape, check_weight
 from rppgblocks.errors import ShapeError
 from rppgblocks.functional.pearson import neg_pearson_loss
 from rppgblocks.layout import VIDEO
@@ -39,12 +38,6 @@ __all__ = [
 ]
 
 Fidelity = Literal["neg_psnr", "mse"]
-
-
-def _weight(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def _check_videos(**videos: Tensor) -> None:
@@ -240,8 +233,8 @@ class STVENLoss(nn.Module):
 
     def __init__(self, *, reconstruction_weight: float = 1.0, cycle_weight: float = 1.0) -> None:
         super().__init__()
-        self.reconstruction_weight = _weight(reconstruction_weight, "reconstruction_weight")
-        self.cycle_weight = _weight(cycle_weight, "cycle_weight")
+        self.reconstruction_weight = check_weight(reconstruction_weight, "reconstruction_weight")
+        self.cycle_weight = check_weight(cycle_weight, "cycle_weight")
 
     def forward(self, cycle: STVENCycle, original: Tensor, compressed: Tensor) -> STVENLossOutput:
         """Loss of the four outputs in ``cycle`` against ``original`` :math:`c_0` and ``compressed`` :math:`c_k`."""
@@ -373,12 +366,12 @@ class STVENRPPGNetLoss(nn.Module):
     ) -> None:
         super().__init__()
         self.rppgnet_loss = RPPGNetLoss() if rppgnet_loss is None else rppgnet_loss
-        self.skin_weight = _weight(skin_weight, "skin_weight")
-        self.feature_weight = _weight(feature_weight, "feature_weight")
-        self.bvp_weight = _weight(bvp_weight, "bvp_weight")
-        self.part_weight = _weight(part_weight, "part_weight")
-        self.stven_weight = _weight(stven_weight, "stven_weight")
-        self.l1_weight = _weight(l1_weight, "l1_weight")
+        self.skin_weight = check_weight(skin_weight, "skin_weight")
+        self.feature_weight = check_weight(feature_weight, "feature_weight")
+        self.bvp_weight = check_weight(bvp_weight, "bvp_weight")
+        self.part_weight = check_weight(part_weight, "part_weight")
+        self.stven_weight = check_weight(stven_weight, "stven_weight")
+        self.l1_weight = check_weight(l1_weight, "l1_weight")
         if fidelity not in ("neg_psnr", "mse"):
             raise ValueError(f"fidelity: expected 'neg_psnr' or 'mse', got {fidelity!r}")
         self.fidelity: Fidelity = fidelity
