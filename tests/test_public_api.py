@@ -169,6 +169,7 @@ EXPECTED = {
         "HRMetrics",
         "HRPair",
         "bland_altman_plot",
+        "bvp_plot",
         "evaluate_hr",
         "hr_metrics",
         "postprocess_bvp",

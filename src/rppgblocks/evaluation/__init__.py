@@ -2,13 +2,14 @@
 
 from rppgblocks.evaluation.evaluate import HREvaluation, HRPair, evaluate_hr, postprocess_bvp
 from rppgblocks.evaluation.metrics import HRMetrics, hr_metrics
-from rppgblocks.evaluation.plots import bland_altman_plot, scatter_plot
+from rppgblocks.evaluation.plots import bland_altman_plot, bvp_plot, scatter_plot
 
 __all__ = [
     "HREvaluation",
     "HRMetrics",
     "HRPair",
     "bland_altman_plot",
+    "bvp_plot",
     "evaluate_hr",
     "hr_metrics",
     "postprocess_bvp",
