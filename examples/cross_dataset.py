@@ -46,6 +46,7 @@ class CrossDatasetConfig(TrainConfig):
     """
 
     out_dir: str = "runs/cross_dataset"
+    clip_stride: int | None = 32
     test_root: str | None = None
     train_fraction: float = 0.8
     eval_band: tuple[float, ...] = (0.6, 3.3)

@@ -291,7 +291,10 @@ def setup_runtime(device: str) -> Runtime:
     if device.startswith("cuda"):
         torch.cuda.set_device(local_rank)
         target = torch.device("cuda", local_rank)
-        dist.init_process_group("nccl", device_id=target)
+        try:
+            dist.init_process_group("nccl", device_id=target)
+        except TypeError:  # pragma: no cover - torch < 2.3 has no device_id
+            dist.init_process_group("nccl")
     else:
         target = torch.device(device)
         dist.init_process_group("gloo")

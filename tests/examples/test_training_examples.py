@@ -384,3 +384,24 @@ def test_json_safe(engine: ModuleType) -> None:
     value = engine.json_safe({"a": float("nan"), "b": (np.float32(1.5), np.int64(2)), 3: [float("inf")]})
     assert value == {"a": None, "b": [1.5, 2], "3": [None]}
     json.dumps(value, allow_nan=False)
+
+
+def test_ablation_runs_each_variant(synthetic_root: Path, tmp_path: Path) -> None:
+    ablation = _load("ablation_rfacenet")
+    tiny = _tiny_cross(synthetic_root, tmp_path / "unused", "--epochs", "1")
+    tiny = tiny[:2] + tiny[4:]  # the ablation sets each run's --out-dir itself
+    summary = ablation.main(
+        ["--out-dir", str(tmp_path), "--variants", "physnet", "ctfc_noise", "tcu_no_ctfc", "--", *tiny]
+    )
+    written = json.loads((tmp_path / "ablation.json").read_text())
+    assert [r["variant"] for r in written["rows"]] == ["physnet", "ctfc_noise", "tcu_no_ctfc"]
+    assert written["data"] == "synthetic PURE -> synthetic UBFC-rPPG"
+    for row in summary["rows"]:
+        assert math.isfinite(row["mae"]) and math.isfinite(row["rmse"]) and row["n_videos"] == 2
+    runs = {name: json.loads((tmp_path / f"{name}_seed0" / "results.json").read_text()) for name in
+            ("physnet", "ctfc_noise", "tcu_no_ctfc")}  # fmt: skip
+    assert runs["physnet"]["model"]["class"] == "PhysNet"
+    assert runs["ctfc_noise"]["config"]["identity_source"] == "noise"
+    assert runs["ctfc_noise"]["model"]["tasks"] == ["bvp", "hr"]  # no identity loss
+    assert runs["tcu_no_ctfc"]["config"]["ctfc_stage"] is None
+    assert runs["tcu_no_ctfc"]["model"]["tasks"] == ["bvp", "hr", "identity"]
