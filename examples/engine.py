@@ -531,9 +531,23 @@ def zscore(signal: Tensor) -> Tensor:
     return centred / (centred.square().mean(dim=-1, keepdim=True).sqrt() + 1e-6)
 
 
-def label_hr(bvp: Tensor, fs: Tensor, band: tuple[float, float] = RFACENET_HR_BAND) -> Tensor:
-    """The HR label of a clip: the FFT HR of its ground-truth BVP (rFaceNet Eq. 3 applied to the label)."""
-    return fft_heart_rate(bvp.float(), fs.float(), band=band)
+def integrate(signal: Tensor) -> Tensor:
+    """Undo DiffNormalized: cumulative sum over time, then the least-squares line removed (the sum's drift).
+
+    The HR of a DiffNormalized (first-difference) signal must be read from its integral, as rPPG-Toolbox's
+    evaluation does: differencing multiplies each frequency's amplitude by about 2 pi f / fs, which can make the
+    first harmonic of a pulse outweigh its fundamental.
+    """
+    summed = torch.cumsum(signal.float(), dim=-1)
+    t = torch.arange(summed.shape[-1], device=summed.device, dtype=summed.dtype)
+    t = t - t.mean()
+    slope = (summed * t).sum(-1, keepdim=True) / t.square().sum().clamp_min(1e-12)
+    return summed - summed.mean(-1, keepdim=True) - slope * t
+
+
+def label_hr(bvp: Tensor, fs: Tensor, band: tuple[float, float] = RFACENET_HR_BAND, *, diff: bool = False) -> Tensor:
+    """The HR label of a clip: the FFT HR of its ground-truth BVP (rFaceNet Eq. 3), integrated first if ``diff``."""
+    return fft_heart_rate(integrate(bvp) if diff else bvp.float(), fs.float(), band=band)
 
 
 def build_model(config: TrainConfig, num_identities: int, fs: float) -> nn.Module:
@@ -560,30 +574,44 @@ class MultiTaskStep(nn.Module):
     ``forward`` returns the total loss, each task's loss (detached) and each task's uncertainty weight.
     """
 
-    def __init__(self, model: nn.Module, tasks: Sequence[str], bvp_loss: str, hr_band: tuple[float, float]) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        tasks: Sequence[str],
+        bvp_loss: str,
+        hr_band: tuple[float, float],
+        *,
+        diff_labels: bool = False,
+    ) -> None:
         super().__init__()
         self.model = model
         self.tasks = tuple(tasks)
         self.bvp_loss = bvp_loss
         self.hr_band = hr_band
+        self.diff_labels = diff_labels
         self.criterion = UncertaintyMultiTaskLoss({t: _TASK_KINDS[t] for t in self.tasks})
         self.neg_pearson = NegPearsonLoss()
-        self.hr_head = None if isinstance(model, RFaceNet) else FFTHeartRateHead(band=hr_band, soft=True)
+        # with DiffNormalized labels the BVP output is a derivative: its HR is read from its integral
+        own_head = diff_labels or not isinstance(model, RFaceNet)
+        self.hr_head = FFTHeartRateHead(band=hr_band, soft=True) if own_head else None
 
     def predict(self, video: Tensor, fs: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """BVP ``(B, T)``, soft HR ``(B,)`` and identity logits (``None`` where the model has none)."""
+        logits = None
         if isinstance(self.model, RFaceNet):
             out = self.model(video, fs)
-            return out.bvp, out.hr, out.identity_logits
-        bvp = self.model(video)
-        hr = self.hr_head(bvp.float(), fs) if self.hr_head is not None and "hr" in self.tasks else None
-        return bvp, hr, None
+            bvp, hr, logits = out.bvp, out.hr, out.identity_logits
+        else:
+            bvp, hr = self.model(video), None
+        if self.hr_head is not None and "hr" in self.tasks:
+            hr = self.hr_head(integrate(bvp) if self.diff_labels else bvp.float(), fs)
+        return bvp, hr, logits
 
     def forward(
         self, video: Tensor, fs: Tensor, bvp: Tensor, identity: Tensor, hr_gradient: bool
     ) -> tuple[Tensor, dict[str, Tensor], dict[str, Tensor], Tensor]:
         pred_bvp, pred_hr, logits = self.predict(video, fs)
-        target_hr = label_hr(bvp, fs, self.hr_band)
+        target_hr = label_hr(bvp, fs, self.hr_band, diff=self.diff_labels)
         losses: dict[str, Tensor] = {}
         if self.bvp_loss == "neg_pearson":
             losses["bvp"] = self.neg_pearson(pred_bvp.float(), bvp.float())
@@ -925,7 +953,8 @@ def _run(
     tasks = [t for t in config.tasks if t != "identity" or (isinstance(model, RFaceNet) and bundle.classes)]
     if isinstance(model, RFaceNet) and model.identity_source == "noise":
         tasks = [t for t in tasks if t != "identity"]  # the "CTFC only" ablation has no identity task (spec §2.4)
-    step = MultiTaskStep(model, tasks, config.bvp_loss, RFACENET_HR_BAND)  # the HR task's band: rFaceNet Eq. 3
+    diff = bundle.protocol.label_type == "DiffNormalized"
+    step = MultiTaskStep(model, tasks, config.bvp_loss, RFACENET_HR_BAND, diff_labels=diff)  # band: rFaceNet Eq. 3
     channels_last = config.channels_last == "on" or (config.channels_last == "auto" and runtime.device.type == "cuda")
     if runtime.distributed and config.sync_bn:
         step = convert_sync_batchnorm(step, runtime.device)  # type: ignore[assignment]

@@ -240,7 +240,7 @@ def test_two_process_ddp_matches_one_process(synthetic_root: Path, tmp_path: Pat
             assert ddp["test"]["metrics"][name] == pytest.approx(value, rel=1e-3, abs=1e-3), name
     assert ddp["test"]["snr_db"] == pytest.approx(single["test"]["snr_db"], abs=0.02)  # float summation order
     for a, b in zip(single["history"], ddp["history"], strict=True):
-        assert b["loss"] == pytest.approx(a["loss"], rel=1e-4)
+        assert b["loss"] == pytest.approx(a["loss"], rel=1e-3)
         assert b["val_mae"] == pytest.approx(a["val_mae"], abs=1e-3)
     # the trained networks compute the same function (raw weights may differ where the gradient is only rounding
     # noise that Adam normalises, e.g. a convolution's bias right before a batch norm)
