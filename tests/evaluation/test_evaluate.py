@@ -488,6 +488,21 @@ def test_save_plots(report: HREvaluation, tmp_path: Path) -> None:
         assert len(data) > 1000 and data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_bvp_plot_writes_a_png_and_rejects_bad_signals(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from rppgblocks.evaluation import bvp_plot
+
+    wave = np.sin(2 * np.pi * 1.2 * np.arange(300) / 30.0)
+    path = bvp_plot(3.0 * wave + 5.0, wave, tmp_path / "sub" / "bvp.png", fs=30.0, title="x")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="pred, label"):
+        bvp_plot(wave, wave[:-1], tmp_path / "a.png")
+    with pytest.raises(ValueError, match="fs"):
+        bvp_plot(wave, wave, tmp_path / "b.png", fs=0.0)
+    with pytest.raises(ValueError, match="label"):
+        bvp_plot(wave, np.full(300, np.nan), tmp_path / "c.png")
+
+
 # --------------------------------------------------------------------------------------------------------------
 # 7. Errors
 # --------------------------------------------------------------------------------------------------------------
