@@ -30,7 +30,7 @@ from typing import Any, Literal, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import DataBundle, Protocol, Runtime, TrainConfig, default_cache, parse_config, run
+from engine import DataBundle, Protocol, Runtime, TrainConfig, default_cache, nominal_fs, parse_config, run
 from rppgblocks.data import PURE, UBFCRPPG, fraction_split, pure_sessions, ubfc_rppg_subjects
 from rppgblocks.data.synthetic import generate_pure, generate_ubfc_rppg
 
@@ -165,13 +165,12 @@ def prepare_for(train_name: Dataset, test_name: Dataset) -> Any:
             f"{len(train.videos)} / {len(val.videos) if val else 0} / {len(test.videos)} videos "
             f"(preprocessed in {time.perf_counter() - start:.1f} s)"
         )
-        fs = sorted(v.fps for v in train.videos)[len(train.videos) // 2]
         return DataBundle(
             train=train,
             val=val,
             test=test,
             classes={subject: i for i, subject in enumerate(train.subjects)},
-            fs=float(fs),
+            fs=nominal_fs(train.videos),
             protocol=Protocol("whole_video", "DiffNormalized", (config.eval_band[0], config.eval_band[1])),
             description={
                 "protocol": f"{_NAMES[train_name]} -> {_NAMES[test_name]}",

@@ -66,12 +66,11 @@ from tqdm import tqdm
 import rppgblocks
 from rppgblocks import UncertaintyMultiTaskLoss
 from rppgblocks.evaluation import bland_altman_plot, bvp_plot, evaluate_hr, hr_metrics, postprocess_bvp, scatter_plot
-from rppgblocks.functional import fft_heart_rate, snr_db
+from rppgblocks.functional import fft_heart_rate, snr_db, undo_diff_normalize
 from rppgblocks.heads import FFTHeartRateHead
 from rppgblocks.losses import NegPearsonLoss
 from rppgblocks.models import RFACENET_HR_BAND, RFaceNet, create_model
 
-Task = Literal["bvp", "hr", "identity"]
 _TASK_KINDS = {"bvp": "regression", "hr": "regression", "identity": "classification"}
 
 
@@ -526,7 +525,8 @@ class DataBundle:
 
 
 def zscore(signal: Tensor) -> Tensor:
-    """Per-signal z-score over time (population SD)."""
+    """Per-signal z-score over time (population SD), with an epsilon so that its gradient stays finite for a
+    constant prediction (``functional.standardize_label`` returns zeros there, without a useful gradient)."""
     centred = signal - signal.mean(dim=-1, keepdim=True)
     return centred / (centred.square().mean(dim=-1, keepdim=True).sqrt() + 1e-6)
 
@@ -538,11 +538,16 @@ def integrate(signal: Tensor) -> Tensor:
     evaluation does: differencing multiplies each frequency's amplitude by about 2 pi f / fs, which can make the
     first harmonic of a pulse outweigh its fundamental.
     """
-    summed = torch.cumsum(signal.float(), dim=-1)
+    summed = undo_diff_normalize(signal.float())
     t = torch.arange(summed.shape[-1], device=summed.device, dtype=summed.dtype)
     t = t - t.mean()
     slope = (summed * t).sum(-1, keepdim=True) / t.square().sum().clamp_min(1e-12)
     return summed - summed.mean(-1, keepdim=True) - slope * t
+
+
+def nominal_fs(videos: Sequence[Any]) -> float:
+    """The median frame rate in Hz of a dataset's ``videos`` (each with an ``fps``): the model's default ``fs``."""
+    return float(np.median([video.fps for video in videos]))
 
 
 def label_hr(bvp: Tensor, fs: Tensor, band: tuple[float, float] = RFACENET_HR_BAND, *, diff: bool = False) -> Tensor:
@@ -786,9 +791,7 @@ def evaluate_records(records: Sequence[Mapping[str, Any]], protocol: Protocol) -
         fs = torch.tensor([r["fs"] for r in records], dtype=torch.float64)
         hr_pred = fft_heart_rate(pred, fs, band=protocol.band)
         hr_label = fft_heart_rate(label, fs, band=protocol.band)
-        snr = torch.stack(
-            [snr_db(pred[i : i + 1], hr_label[i], float(fs[i]), band=protocol.band)[0] for i in range(len(records))]
-        )
+        snr = snr_db(pred, hr_label, fs, band=protocol.band)
         index = {id(r): i for i, r in enumerate(records)}
         for video_id, clips in videos.items():
             rows = [index[id(c)] for c in clips]

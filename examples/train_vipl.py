@@ -35,7 +35,7 @@ from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import DataBundle, Protocol, Runtime, TrainConfig, default_cache, parse_config, run
+from engine import DataBundle, Protocol, Runtime, TrainConfig, default_cache, nominal_fs, parse_config, run
 from rppgblocks.data.splits import subject_exclusive_split, vipl_hr_fold_split
 from rppgblocks.data.synthetic import generate_vipl_hr
 from rppgblocks.data.vipl_hr import VIPLHR, vipl_hr_subjects
@@ -142,13 +142,12 @@ def prepare(config: TrainConfig, runtime: Runtime) -> DataBundle:
         f"({split}); {len(train.videos)} / {len(val.videos) if val else 0} / {len(test.videos)} videos "
         f"(preprocessed in {time.perf_counter() - start:.1f} s)"
     )
-    fs = sorted(v.fps for v in train.videos)[len(train.videos) // 2]
     return DataBundle(
         train=train,
         val=val,
         test=test,
         classes={subject: i for i, subject in enumerate(train.subjects)},
-        fs=float(fs),
+        fs=nominal_fs(train.videos),
         protocol=Protocol("clip_average", "Raw", RFACENET_HR_BAND),
         description={
             "dataset": "VIPL-HR" if config.data_root else "synthetic VIPL-HR layout",
