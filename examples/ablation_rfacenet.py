@@ -20,9 +20,14 @@ variant                 TCU    CTFC
 ``ctfc_stage3``         yes    after stage 3 (M3), the paper's rFaceNet
 ======================  =====  ===================================================================================
 
-It prints a table of MAE, RMSE and Pearson r (mean ± standard error over the test videos; with several seeds, the
-mean over seeds and their SD) and writes ``<out-dir>/ablation.json``. Arguments after ``--`` go to every training
+It prints a table of MAE, RMSE, Pearson r and SNR (mean ± standard error over the test videos; with several seeds,
+the mean over seeds and their SD) and writes ``<out-dir>/ablation.json``. Arguments after ``--`` go to every training
 run (e.g. ``-- --epochs 10 --device cuda``).
+
+``--seeds`` vary the initialisation and shuffling; every run trains and tests on the same data (the synthetic data
+come from ``--data-seed``, 0 unless passed after ``--``). Each run lives in ``<out-dir>/<variant>_seed<seed>``:
+``-- --resume auto`` continues interrupted runs and only re-tests finished ones, so disjoint ``--variants`` can run
+in parallel processes and a last call with all of them collects the table.
 """
 
 from __future__ import annotations
@@ -61,6 +66,10 @@ def _row(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
         row[key] = float(values.mean())
         row[f"{key}_se"] = float(np.mean([m[f"{key}_se"] for m in metrics]))
         row[f"{key}_sd_over_seeds"] = float(values.std()) if len(values) > 1 else None
+    snr = np.array([r["test"]["snr_db"] if r["test"]["snr_db"] is not None else math.nan for r in runs], dtype=float)
+    row["snr_db"] = float(snr.mean())
+    row["snr_db_se"] = float(np.mean([r["test"]["snr_db_se"] for r in runs]))
+    row["snr_db_sd_over_seeds"] = float(snr.std()) if len(snr) > 1 else None
     row["n_videos"] = runs[0]["test"]["n_videos"]
     return row
 
@@ -99,11 +108,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     (out / "ablation.json").write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False))
     print(f"\nTable 3 structure on {summary['data']} (mean ± SE over {rows[0]['n_videos']} test videos):")
-    print(f"{'variant':<14} {'MAE (bpm)':>16} {'RMSE (bpm)':>16} {'r':>16}")
+    print(f"{'variant':<14} {'MAE (bpm)':>16} {'RMSE (bpm)':>16} {'r':>16} {'SNR (dB)':>16}")
     for row in rows:
         cells = [f"{row[k]:.2f} ± {row[k + '_se']:.2f}" for k in ("mae", "rmse")]
         cells.append(f"{row['pearson']:.3f} ± {row['pearson_se']:.3f}")
+        cells.append(f"{row['snr_db']:.2f} ± {row['snr_db_se']:.2f}")
         print(f"{row['variant']:<14} " + " ".join(f"{c:>16}" for c in cells))
+        if len(args.seeds) > 1:
+            spread = [f"{row[k + '_sd_over_seeds']:.2f}" for k in ("mae", "rmse", "pearson", "snr_db")]
+            print(f"{'  SD over seeds':<14} " + " ".join(f"{c:>16}" for c in spread))
     print(f"wrote {out / 'ablation.json'}")
     return summary
 

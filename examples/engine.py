@@ -40,6 +40,7 @@ import argparse
 import contextlib
 import csv
 import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -80,6 +81,17 @@ def default_cache() -> Path:
     return Path(base) / "rppgblocks"
 
 
+def synthetic_dir(base: str | os.PathLike[str] | None, name: str, params: Mapping[str, Any]) -> Path:
+    """The folder of a synthetic dataset under ``base`` (default :func:`default_cache`), one per parameter set.
+
+    The name carries a digest of the generator's parameters, so that runs with another ``--data-seed`` or size
+    generate their own dataset next to the others instead of meeting a different one at the same path.
+    """
+    text = json.dumps(json_safe(dict(params)), sort_keys=True)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    return (Path(base) if base else default_cache()) / f"{name}-{digest}"
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # Configuration
 # ------------------------------------------------------------------------------------------------------------------
@@ -109,7 +121,7 @@ class TrainConfig:
     physnet_width: int = 64
     tasks: tuple[str, ...] = ("bvp", "hr", "identity")
     bvp_loss: Literal["mse", "neg_pearson"] = "mse"
-    hr_warmup_epochs: int = 1
+    hr_warmup_epochs: int = 1  # epochs in which the HR loss is computed and logged but gives no gradient
     # optimisation
     epochs: int = 5
     batch_size: int = 8
@@ -117,7 +129,8 @@ class TrainConfig:
     weight_decay: float = 5e-5
     lr_schedule: Literal["constant", "onecycle", "cosine"] = "constant"
     grad_clip: float | None = None
-    seed: int = 0
+    seed: int = 0  # initialisation, shuffling and augmentation
+    data_seed: int = 0  # the synthetic data and random subject splits: --seed can vary with the data fixed
     # hardware
     device: str = "auto"
     amp: Literal["auto", "bf16", "fp16", "off"] = "auto"
@@ -351,10 +364,10 @@ class _AllReduceSum(torch.autograd.Function):
 class DistributedBatchNorm(nn.modules.batchnorm._BatchNorm):
     """Batch normalisation whose training statistics are those of the global batch across all ranks, on any device.
 
-    torch's ``SyncBatchNorm`` runs only on accelerators; this is its CPU (gloo) counterpart: per-channel sums and
-    sums of squares are all-reduced with autograd (the gradient of the sum is all-reduced too), so the forward
-    pass, its gradients and the running statistics equal those of one process seeing the whole global batch. Outside
-    distributed training (or in eval mode) it is plain batch normalisation.
+    torch's ``SyncBatchNorm`` runs only on accelerators; this is its CPU (gloo) counterpart: per-channel sums, then
+    sums of squared deviations from the global mean, are all-reduced with autograd (the gradient of a sum is
+    all-reduced too), so the forward pass, its gradients and the running statistics equal those of one process
+    seeing the whole global batch. Outside distributed training (or in eval mode) it is plain batch normalisation.
     """
 
     def _check_input_dim(self, input: Tensor) -> None:
@@ -368,11 +381,15 @@ class DistributedBatchNorm(nn.modules.batchnorm._BatchNorm):
         channels = input.shape[1]
         dims = [0, *range(2, input.dim())]
         x = input.float()
+        shape = [1, channels] + [1] * (input.dim() - 2)
+        # two passes (global mean, then the global sum of squared deviations): E[x^2] - E[x]^2 in float32 loses the
+        # variance of inputs whose mean is large against their spread, such as raw RGB clips
         count = x.new_tensor([input.numel() / channels])
-        stats = _AllReduceSum.apply(torch.cat([x.sum(dims), x.square().sum(dims), count]))
+        stats = _AllReduceSum.apply(torch.cat([x.sum(dims), count]))
         n = stats[-1]
         mean = stats[:channels] / n
-        var = (stats[channels : 2 * channels] / n - mean.square()).clamp_min(0.0)
+        centered = x - mean.view(shape)
+        var = _AllReduceSum.apply(centered.square().sum(dims)) / n
         if self.track_running_stats and self.running_mean is not None and self.running_var is not None:
             with torch.no_grad():
                 self.num_batches_tracked += 1  # type: ignore[operator]
@@ -380,8 +397,7 @@ class DistributedBatchNorm(nn.modules.batchnorm._BatchNorm):
                 unbiased = var * (n / (n - 1).clamp_min(1.0))
                 self.running_mean.mul_(1 - momentum).add_(momentum * mean.detach().to(self.running_mean.dtype))
                 self.running_var.mul_(1 - momentum).add_(momentum * unbiased.detach().to(self.running_var.dtype))
-        shape = [1, channels] + [1] * (input.dim() - 2)
-        y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
+        y = centered * torch.rsqrt(var.view(shape) + self.eps)
         if self.affine:
             y = y * self.weight.float().view(shape) + self.bias.float().view(shape)
         return y.to(input.dtype)

@@ -35,7 +35,7 @@ from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import DataBundle, Protocol, Runtime, TrainConfig, default_cache, nominal_fs, parse_config, run
+from engine import DataBundle, Protocol, Runtime, TrainConfig, nominal_fs, parse_config, run, synthetic_dir
 from rppgblocks.data.splits import subject_exclusive_split, vipl_hr_fold_split
 from rppgblocks.data.synthetic import generate_vipl_hr
 from rppgblocks.data.vipl_hr import VIPLHR, vipl_hr_subjects
@@ -100,19 +100,19 @@ def prepare(config: TrainConfig, runtime: Runtime) -> DataBundle:
     say = print if runtime.is_main else (lambda *_: None)
     if config.data_root is None:
         start = time.perf_counter()
-        root = generate_vipl_hr(
-            config.synthetic_root or default_cache() / "synthetic_vipl_hr",
-            n_subjects=config.synthetic_subjects,
-            scenarios=config.synthetic_scenarios,
-            sources=config.synthetic_sources,
-            duration_s=config.synthetic_duration_s,
-            frame_size=(config.synthetic_frame_size[0], config.synthetic_frame_size[1]),
-            seed=config.seed,
-        )
+        params: dict[str, Any] = {
+            "n_subjects": config.synthetic_subjects,
+            "scenarios": config.synthetic_scenarios,
+            "sources": config.synthetic_sources,
+            "duration_s": config.synthetic_duration_s,
+            "frame_size": (config.synthetic_frame_size[0], config.synthetic_frame_size[1]),
+            "seed": config.data_seed,
+        }
+        root = generate_vipl_hr(config.synthetic_root or synthetic_dir(None, "synthetic_vipl_hr", params), **params)
         say(f"synthetic VIPL-HR-layout dataset at {root} ({time.perf_counter() - start:.1f} s)")
         sources = config.synthetic_sources
         train_ids, test_ids = subject_exclusive_split(
-            vipl_hr_subjects(root), test_fraction=config.test_fraction, seed=config.seed
+            vipl_hr_subjects(root), test_fraction=config.test_fraction, seed=config.data_seed
         )
         split = f"random subject-exclusive split, test fraction {config.test_fraction}"
     else:
@@ -123,7 +123,9 @@ def prepare(config: TrainConfig, runtime: Runtime) -> DataBundle:
         split = f"5-fold protocol, fold {config.fold} as the test set"
     val_ids: tuple[int, ...] = ()
     if config.val_fraction > 0:
-        train_ids, val_ids = subject_exclusive_split(train_ids, test_fraction=config.val_fraction, seed=config.seed)
+        train_ids, val_ids = subject_exclusive_split(
+            train_ids, test_fraction=config.val_fraction, seed=config.data_seed
+        )
     common: dict[str, Any] = {
         "frame_size": (config.frame_size, config.frame_size),
         "sources": sources,
