@@ -1198,7 +1198,8 @@ def _run(
         tested_checkpoint=tested,
         test=result,
         baseline_train_mean_hr={"hr_bpm": train_hr_mean, "metrics": baseline.as_dict()},
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started,  # this invocation; a resumed run's training is in train_seconds
+        train_seconds=float(sum(h["seconds"] for h in history)),
     )
     if main:
         if config.plots:

@@ -10,7 +10,7 @@ rPPG-Toolbox's cross-dataset protocol: train on the first 80 % of the UBFC-rPPG 
 rest, test on every PURE video with whole-video FFT HR; 128x72x72 DiffNormalized chunks and PhysNet's
 hyperparameters (Adam, lr 9e-3, one-cycle schedule, batch 4, 30 epochs, the last epoch tested). See
 ``examples/cross_dataset.py`` for the protocol and ``examples/engine.py`` for the training machinery (AMP,
-``--compile``, DDP, checkpoints, logs, plots); ``--help`` lists every setting. """
+``--compile``, DDP, checkpoints, logs, plots); ``--help`` lists every setting."""
 
 from __future__ import annotations
 

@@ -350,7 +350,10 @@ def test_short_tail_is_skipped_and_reported() -> None:
     signals = {"a": rng.standard_normal(2 * size + 5), "b": rng.standard_normal(size + 12)}
     report = evaluate_hr(signals, signals, fs=fs, label_type="Raw", window_s=10.0)
     assert [(p.video_id, p.start, p.n_samples) for p in report.pairs] == [
-        ("a", 0, 300), ("a", 300, 300), ("b", 0, 300), ("b", 300, 12)
+        ("a", 0, 300),
+        ("a", 300, 300),
+        ("b", 0, 300),
+        ("b", 300, 12),
     ]
     assert len(report.skipped) == 1
     video, start, n, reason = report.skipped[0]
@@ -416,7 +419,11 @@ def test_fs_per_video_and_batching_change_nothing(method: str, window_s: float |
     assert [p.video_id for p in report.pairs] == sorted(p.video_id for p in report.pairs)  # input order kept
     for video in preds:
         alone = evaluate_hr(
-            {video: preds[video]}, {video: labels[video]}, fs=fs[video], method=method, window_s=window_s  # type: ignore[arg-type]
+            {video: preds[video]},
+            {video: labels[video]},
+            fs=fs[video],
+            method=method,  # type: ignore[arg-type]
+            window_s=window_s,
         )
         batched = [p for p in report.pairs if p.video_id == video]
         assert len(batched) == len(alone.pairs)

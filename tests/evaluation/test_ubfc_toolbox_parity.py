@@ -44,8 +44,11 @@ def ubfc() -> Data:
 
 @pytest.mark.parametrize(
     ("method", "band", "suffix"),
-    [("FFT", (0.75, 2.5), "fft_band_0.75_2.5"), ("FFT", (0.6, 3.3), "fft_band_0.6_3.3"),
-     ("peak", (0.6, 3.3), "peak_band_0.6_3.3")],
+    [
+        ("FFT", (0.75, 2.5), "fft_band_0.75_2.5"),
+        ("FFT", (0.6, 3.3), "fft_band_0.6_3.3"),
+        ("peak", (0.6, 3.3), "peak_band_0.6_3.3"),
+    ],
 )
 def test_per_subject_heart_rates_equal_the_toolbox(
     ubfc: Data, method: str, band: tuple[float, float], suffix: str

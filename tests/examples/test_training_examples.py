@@ -211,6 +211,14 @@ def test_interrupted_and_resumed_equals_uninterrupted(synthetic_root: Path, tmp_
     with (tmp_path / "resumed" / "log.csv").open(newline="") as handle:
         epochs = [int(r["epoch"]) for r in csv.DictReader(handle) if r["split"] == "epoch" and r["name"] == "loss"]
     assert epochs == [1, 2, 3]  # no epoch logged twice
+    # resuming a finished run only tests it again (the ablation script collects its table this way)
+    last = tmp_path / "resumed" / "checkpoints" / "last.pt"
+    written = last.stat().st_mtime_ns
+    example.main(_tiny_cross(synthetic_root, tmp_path / "resumed", *schedule, "--resume", "auto"))
+    retested = json.loads((tmp_path / "resumed" / "results.json").read_text())
+    assert retested["history"] == again["history"] and last.stat().st_mtime_ns == written
+    assert retested["test"]["metrics"] == again["test"]["metrics"]
+    assert retested["train_seconds"] == again["train_seconds"] > 0  # the training time survives the re-test
 
 
 def test_resume_without_checkpoint_fails_clearly(synthetic_root: Path, tmp_path: Path) -> None:

@@ -67,9 +67,7 @@ def test_zero_noise_power_gives_zero_and_second_harmonic_outside_the_band_counts
     assert float(spectral_snr_db(freqs, psd, torch.tensor([3.0]))[0]) == 0.0  # no in-band noise power -> 0
     psd[0, 60] = 4.0  # 2 f0 = 6.0 Hz, outside the band: still signal
     psd[0, 10] = 1.0  # 1.0 Hz: noise
-    assert float(spectral_snr_db(freqs, psd, torch.tensor([3.0]))[0]) == pytest.approx(
-        10 * math.log10(8.0)
-    )
+    assert float(spectral_snr_db(freqs, psd, torch.tensor([3.0]))[0]) == pytest.approx(10 * math.log10(8.0))
 
 
 def test_batch_consistency_tensor_fs_and_gradcheck() -> None:

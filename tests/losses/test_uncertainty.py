@@ -70,8 +70,9 @@ def test_learning_balances_tasks_of_different_scales() -> None:
         optimiser.zero_grad()
         criterion(fixed).total.backward()
         optimiser.step()
-    torch.testing.assert_close(criterion.log_variances.detach(), torch.log(torch.tensor([0.01, 100.0])), atol=1e-2,
-                               rtol=0)
+    torch.testing.assert_close(
+        criterion.log_variances.detach(), torch.log(torch.tensor([0.01, 100.0])), atol=1e-2, rtol=0
+    )
 
 
 def test_errors() -> None:

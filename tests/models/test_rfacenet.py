@@ -37,9 +37,7 @@ def _calibrated(model: RFaceNet, frames: int = 8, size: int = 16) -> RFaceNet:
     st.sampled_from([1, 2, 3, None]),
     st.sampled_from([None, 2.0]),
 )
-def test_output_shapes_for_random_valid_sizes(
-    b: int, t: int, hw: int, stage: int | None, scale: float | None
-) -> None:
+def test_output_shapes_for_random_valid_sizes(b: int, t: int, hw: int, stage: int | None, scale: float | None) -> None:
     model = _model(ctfc_stage=stage, tcu_scale_factor=scale).eval()
     out = model(torch.randn(b, 3, t, hw, hw))
     assert out.bvp.shape == (b, t)
