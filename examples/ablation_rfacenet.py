@@ -59,17 +59,13 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 
 
 def _row(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    metrics = [r["test"]["metrics"] for r in runs]
+    tests = [{**r["test"]["metrics"], "snr_db": r["test"]["snr_db"], "snr_db_se": r["test"]["snr_db_se"]} for r in runs]
     row: dict[str, Any] = {"variant": name, "seeds": [r["config"]["seed"] for r in runs]}
-    for key in ("mae", "rmse", "pearson"):
-        values = np.array([m[key] if m[key] is not None else math.nan for m in metrics], dtype=float)
+    for key in ("mae", "rmse", "pearson", "snr_db"):
+        values = np.array([t[key] if t[key] is not None else math.nan for t in tests], dtype=float)
         row[key] = float(values.mean())
-        row[f"{key}_se"] = float(np.mean([m[f"{key}_se"] for m in metrics]))
+        row[f"{key}_se"] = float(np.mean([t[f"{key}_se"] for t in tests]))
         row[f"{key}_sd_over_seeds"] = float(values.std()) if len(values) > 1 else None
-    snr = np.array([r["test"]["snr_db"] if r["test"]["snr_db"] is not None else math.nan for r in runs], dtype=float)
-    row["snr_db"] = float(snr.mean())
-    row["snr_db_se"] = float(np.mean([r["test"]["snr_db_se"] for r in runs]))
-    row["snr_db_sd_over_seeds"] = float(snr.std()) if len(snr) > 1 else None
     row["n_videos"] = runs[0]["test"]["n_videos"]
     return row
 

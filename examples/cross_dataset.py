@@ -39,7 +39,7 @@ from typing import Any, Literal, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import DataBundle, Protocol, Runtime, TrainConfig, nominal_fs, parse_config, run, synthetic_dir
+from engine import DataBundle, Protocol, Runtime, TrainConfig, parse_config, run, synthetic_dir
 from rppgblocks.data import PURE, UBFCRPPG, fraction_split, pure_sessions, ubfc_rppg_subjects
 from rppgblocks.data.synthetic import generate_pure, generate_ubfc_rppg
 
@@ -174,8 +174,6 @@ def prepare_for(train_name: Dataset, test_name: Dataset) -> Any:
             train=train,
             val=val,
             test=test,
-            classes={subject: i for i, subject in enumerate(train.subjects)},
-            fs=nominal_fs(train.videos),
             protocol=Protocol("whole_video", "DiffNormalized", (config.eval_band[0], config.eval_band[1])),
             description={
                 "protocol": f"{_NAMES[train_name]} -> {_NAMES[test_name]}",

@@ -524,15 +524,24 @@ class Protocol:
 
 @dataclass
 class DataBundle:
-    """What an example's data preparation hands to :func:`run`."""
+    """What an example's data preparation hands to :func:`run`.
+
+    ``train`` is one of the library's clip datasets (with ``subjects`` and ``videos``): the identity classes (its
+    subjects, in order) and the model's nominal ``fs`` (the median frame rate of its videos) are derived from it.
+    """
 
     train: Dataset[Any]
     val: Dataset[Any] | None
     test: Dataset[Any]
-    classes: dict[int, int]
-    fs: float
     protocol: Protocol
     description: dict[str, Any] = field(default_factory=dict)
+    classes: dict[int, int] = field(init=False)
+    fs: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        train: Any = self.train
+        self.classes = {subject: i for i, subject in enumerate(train.subjects)}
+        self.fs = nominal_fs(train.videos)
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -1057,14 +1066,17 @@ def _run(
         say(f"resumed from {resume_path}: epoch {epoch0}, step {global_step}")
 
     log = RunLog(out_dir, config.log, main, resume_epoch=epoch0)
+    accumulate = torch.float32 if runtime.device.type == "mps" else torch.float64  # MPS has no float64
     stopped_early = False
     train_hr_mean = math.nan
     for epoch in range(epoch0 + 1, config.epochs + 1):
         sampler.set_epoch(epoch)
         train_module.train()
         epoch_start = time.perf_counter()
-        sums: dict[str, float] = defaultdict(float)
-        n_batches, n_clips, hr_sum = 0, 0, 0.0
+        # running sums stay on the device: reading a value (float()) waits for the GPU, so that happens only at
+        # logging steps and at the end of the epoch
+        sums: dict[str, Tensor] = {}
+        n_batches, n_clips = 0, 0
         hr_gradient = epoch > config.hr_warmup_epochs
         progress = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", leave=False, file=sys.stdout, disable=not main)
         for raw in progress:
@@ -1086,14 +1098,18 @@ def _run(
             global_step += 1
             n_batches += 1
             n_clips += len(batch["video"])
-            hr_sum += float(target_hr.sum())
-            values = {"loss": float(total.detach())}
-            values.update({f"loss_{k}": float(v) for k, v in losses.items()})
-            values.update({f"weight_{k}": float(v) for k, v in weights.items()})
+            values = {"loss": total, "hr_sum": target_hr.sum()}
+            values.update({f"loss_{k}": v for k, v in losses.items()})
+            values.update({f"weight_{k}": v for k, v in weights.items()})
             for name, value in values.items():
-                sums[name] += value
+                value = value.detach().to(accumulate)
+                sums[name] = sums[name] + value if name in sums else value
             if main and global_step % config.log_every == 0:
-                log_values = dict(values, lr=optimizer.param_groups[0]["lr"])
+                current = dict(
+                    zip(values, torch.stack([v.detach().float() for v in values.values()]).tolist(), strict=True)
+                )
+                del current["hr_sum"]
+                log_values = dict(current, lr=optimizer.param_groups[0]["lr"])
                 log_values.update(
                     {
                         f"log_variance_{t}": float(s)
@@ -1101,9 +1117,13 @@ def _run(
                     }
                 )
                 log.scalars("train_step", log_values, epoch=epoch, step=global_step)
-            progress.set_postfix(loss=f"{sums['loss'] / n_batches:.3f}", bvp=f"{sums['loss_bvp'] / n_batches:.3f}")
+                progress.set_postfix(
+                    loss=f"{float(sums['loss']) / n_batches:.3f}", bvp=f"{float(sums['loss_bvp']) / n_batches:.3f}"
+                )
         seconds = time.perf_counter() - epoch_start
-        stats = mean_across_ranks({k: v / max(n_batches, 1) for k, v in sums.items()}, n_batches, runtime)
+        epoch_sums = dict(zip(sums, torch.stack(list(sums.values())).tolist(), strict=True)) if sums else {}
+        hr_sum = epoch_sums.pop("hr_sum", 0.0)
+        stats = mean_across_ranks({k: v / max(n_batches, 1) for k, v in epoch_sums.items()}, n_batches, runtime)
         totals = mean_across_ranks({"clips": n_clips, "hr_sum": hr_sum}, 1.0, runtime)  # sums over ranks
         clips_total = totals["clips"] * runtime.world_size
         train_hr_mean = totals["hr_sum"] * runtime.world_size / max(clips_total, 1)

@@ -35,7 +35,7 @@ from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine import DataBundle, Protocol, Runtime, TrainConfig, nominal_fs, parse_config, run, synthetic_dir
+from engine import DataBundle, Protocol, Runtime, TrainConfig, parse_config, run, synthetic_dir
 from rppgblocks.data.splits import subject_exclusive_split, vipl_hr_fold_split
 from rppgblocks.data.synthetic import generate_vipl_hr
 from rppgblocks.data.vipl_hr import VIPLHR, vipl_hr_subjects
@@ -148,8 +148,6 @@ def prepare(config: TrainConfig, runtime: Runtime) -> DataBundle:
         train=train,
         val=val,
         test=test,
-        classes={subject: i for i, subject in enumerate(train.subjects)},
-        fs=nominal_fs(train.videos),
         protocol=Protocol("clip_average", "Raw", RFACENET_HR_BAND),
         description={
             "dataset": "VIPL-HR" if config.data_root else "synthetic VIPL-HR layout",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,22 +14,14 @@ import pytest
 import torch
 
 ROOT = Path(__file__).parents[2]
+Loader = Callable[[str], ModuleType]  # the load_example fixture (conftest.py)
 METHODS = ("sspd_trained", "sspd_untrained", "pos")
 
 
-def _load_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("train_sspd", ROOT / "examples" / "train_sspd.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve string annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def example() -> ModuleType:
+def example(load_example: Loader) -> ModuleType:
     pytest.importorskip("cv2")
-    return _load_example()
+    return load_example("train_sspd")
 
 
 def _tiny_args(tmp_path: Path, run: str) -> list[str]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,19 +14,11 @@ import pytest
 import torch
 
 ROOT = Path(__file__).parents[2]
-
-
-def _load_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("train_stven_rppgnet", ROOT / "examples" / "train_stven_rppgnet.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve string annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+Loader = Callable[[str], ModuleType]  # the load_example fixture (conftest.py)
 
 
 @pytest.fixture(scope="module")
-def example() -> ModuleType:
+def example(load_example: Loader) -> ModuleType:
     pytest.importorskip("cv2")
     av = pytest.importorskip("av")
     del av
@@ -35,7 +26,7 @@ def example() -> ModuleType:
 
     if "h264" not in available_codecs():
         pytest.skip("this PyAV/FFmpeg build has no H.264 encoder")
-    return _load_example()
+    return load_example("train_stven_rppgnet")
 
 
 def test_cli_overrides_and_validation(example: ModuleType) -> None:

@@ -8,12 +8,12 @@ one; configuration, checkpoints, logs and evaluation protocols are checked on th
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,26 +23,16 @@ import pytest
 import torch
 
 ROOT = Path(__file__).parents[2]
+Loader = Callable[[str], ModuleType]  # the load_example fixture (conftest.py)
 EXAMPLES = ROOT / "examples"
 
 pytest.importorskip("cv2")
 pytest.importorskip("tqdm")
 
 
-def _load(name: str) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve string annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def engine() -> ModuleType:
-    return _load("engine")
+def engine(load_example: Loader) -> ModuleType:
+    return load_example("engine")
 
 
 @pytest.fixture(scope="module")
@@ -134,9 +124,9 @@ def _check_run(summary: dict[str, Any], out_dir: Path, epochs: int) -> dict[str,
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def test_train_pure_end_to_end(synthetic_root: Path, tmp_path: Path) -> None:
+def test_train_pure_end_to_end(synthetic_root: Path, tmp_path: Path, load_example: Loader) -> None:
     pytest.importorskip("matplotlib")
-    summary = _load("train_pure").main(_tiny_cross(synthetic_root, tmp_path))
+    summary = load_example("train_pure").main(_tiny_cross(synthetic_root, tmp_path))
     results = _check_run(summary, tmp_path, epochs=2)
     data = results["data"]
     assert data["protocol"] == "PURE -> UBFC-rPPG"
@@ -151,8 +141,8 @@ def test_train_pure_end_to_end(synthetic_root: Path, tmp_path: Path) -> None:
     assert (tmp_path / "checkpoints" / "best.pt").exists()
 
 
-def test_train_ubfc_end_to_end(synthetic_root: Path, tmp_path: Path) -> None:
-    summary = _load("train_ubfc").main(
+def test_train_ubfc_end_to_end(synthetic_root: Path, tmp_path: Path, load_example: Loader) -> None:
+    summary = load_example("train_ubfc").main(
         _tiny_cross(synthetic_root, tmp_path, "--epochs", "1", "--no-plots", "--lr-schedule", "onecycle")
     )
     results = _check_run(summary, tmp_path, epochs=1)
@@ -161,8 +151,10 @@ def test_train_ubfc_end_to_end(synthetic_root: Path, tmp_path: Path) -> None:
     assert {v["video_id"] for v in results["test"]["per_video"]} == {"01-01", "02-01", "03-01"}
 
 
-def test_train_vipl_end_to_end(synthetic_root: Path, tmp_path: Path) -> None:
-    summary = _load("train_vipl").main(_tiny_vipl(synthetic_root, tmp_path, "--no-plots", "--tasks", "bvp", "hr"))
+def test_train_vipl_end_to_end(synthetic_root: Path, tmp_path: Path, load_example: Loader) -> None:
+    summary = load_example("train_vipl").main(
+        _tiny_vipl(synthetic_root, tmp_path, "--no-plots", "--tasks", "bvp", "hr")
+    )
     results = _check_run(summary, tmp_path, epochs=2)
     data = results["data"]
     splits = [set(data["train_subjects"]), set(data["val_subjects"]), set(data["test_subjects"])]
@@ -174,8 +166,8 @@ def test_train_vipl_end_to_end(synthetic_root: Path, tmp_path: Path) -> None:
     assert "metrics_vs_reference_hr" in results["test"]
 
 
-def test_physnet_model_and_neg_pearson(synthetic_root: Path, tmp_path: Path) -> None:
-    summary = _load("train_pure").main(
+def test_physnet_model_and_neg_pearson(synthetic_root: Path, tmp_path: Path, load_example: Loader) -> None:
+    summary = load_example("train_pure").main(
         _tiny_cross(synthetic_root, tmp_path, "--epochs", "1", "--no-plots", "--model", "physnet",
                     "--physnet-width", "8", "--bvp-loss", "neg_pearson")
     )  # fmt: skip
@@ -188,8 +180,10 @@ def test_physnet_model_and_neg_pearson(synthetic_root: Path, tmp_path: Path) -> 
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def test_interrupted_and_resumed_equals_uninterrupted(synthetic_root: Path, tmp_path: Path) -> None:
-    example = _load("train_pure")
+def test_interrupted_and_resumed_equals_uninterrupted(
+    synthetic_root: Path, tmp_path: Path, load_example: Loader
+) -> None:
+    example = load_example("train_pure")
     schedule = ("--no-plots", "--lr-schedule", "onecycle", "--epochs", "3")
     example.main(_tiny_cross(synthetic_root, tmp_path / "straight", *schedule))
     partial = example.main(_tiny_cross(synthetic_root, tmp_path / "resumed", *schedule, "--stop-after-epoch", "1"))
@@ -221,15 +215,17 @@ def test_interrupted_and_resumed_equals_uninterrupted(synthetic_root: Path, tmp_
     assert retested["train_seconds"] == again["train_seconds"] > 0  # the training time survives the re-test
 
 
-def test_resume_without_checkpoint_fails_clearly(synthetic_root: Path, tmp_path: Path) -> None:
+def test_resume_without_checkpoint_fails_clearly(synthetic_root: Path, tmp_path: Path, load_example: Loader) -> None:
     with pytest.raises(FileNotFoundError, match="--resume"):
-        _load("train_pure").main(_tiny_cross(synthetic_root, tmp_path, "--resume", str(tmp_path / "missing.pt")))
+        load_example("train_pure").main(_tiny_cross(synthetic_root, tmp_path, "--resume", str(tmp_path / "missing.pt")))
 
 
-def test_two_process_ddp_matches_one_process(synthetic_root: Path, tmp_path: Path) -> None:
+def test_two_process_ddp_matches_one_process(synthetic_root: Path, tmp_path: Path, load_example: Loader) -> None:
     """torchrun with 2 gloo ranks of batch 2 = one process with batch 4: same metrics, same weights."""
     args = ("--no-plots", "--epochs", "2")
-    _load("train_pure").main(_tiny_cross(synthetic_root, tmp_path / "single", *args))  # also fills the data caches
+    load_example("train_pure").main(
+        _tiny_cross(synthetic_root, tmp_path / "single", *args)
+    )  # also fills the data caches
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
         str(EXAMPLES / "train_pure.py"),
@@ -258,8 +254,8 @@ def test_two_process_ddp_matches_one_process(synthetic_root: Path, tmp_path: Pat
         assert b["val_mae"] == pytest.approx(a["val_mae"], abs=1e-3)
     # the trained networks compute the same function (raw weights may differ where the gradient is only rounding
     # noise that Adam normalises, e.g. a convolution's bias right before a batch norm)
-    engine = _load("engine")
-    config = _load("cross_dataset").CrossDatasetConfig(**single["config"])
+    engine = load_example("engine")
+    config = load_example("cross_dataset").CrossDatasetConfig(**single["config"])
     clip = torch.rand(2, 3, 32, 16, 16, generator=torch.Generator().manual_seed(0))
     outputs = []
     for run in ("single", "ddp"):
@@ -278,14 +274,14 @@ def test_two_process_ddp_matches_one_process(synthetic_root: Path, tmp_path: Pat
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def test_config_presets_file_and_flags(tmp_path: Path) -> None:
-    vipl = _load("train_vipl")
+def test_config_presets_file_and_flags(tmp_path: Path, load_example: Loader) -> None:
+    vipl = load_example("train_vipl")
     assert vipl.parse_args([]).data_root is None
     paper = vipl.parse_args(["--data-root", "/data/VIPL-HR", "--epochs", "3"])
     assert (paper.clip_length, paper.frame_size, paper.batch_size) == (64, 128, 16)
     assert (paper.lr, paper.weight_decay, paper.epochs) == (1e-5, 5e-5, 3)
     assert paper.exclude_scenarios == ("v2", "v9") and paper.tcu_scale_factor is None
-    cross = _load("cross_dataset")
+    cross = load_example("cross_dataset")
     toolbox = cross.parse_args(["--data-root", "/a", "--test-root", "/b"], out_dir="runs/x", description="")
     assert (toolbox.clip_length, toolbox.frame_size, toolbox.batch_size, toolbox.lr) == (128, 72, 4, 9e-3)
     assert toolbox.lr_schedule == "onecycle" and toolbox.out_dir == "runs/x"
@@ -305,20 +301,20 @@ def test_config_presets_file_and_flags(tmp_path: Path) -> None:
         (["--fold", "6"], "--fold"),
     ],
 )
-def test_config_errors_name_the_flag(flags: list[str], message: str) -> None:
+def test_config_errors_name_the_flag(flags: list[str], message: str, load_example: Loader) -> None:
     with pytest.raises(ValueError, match=message):
-        _load("train_vipl").parse_args(flags)
+        load_example("train_vipl").parse_args(flags)
 
 
-def test_cross_dataset_needs_both_roots() -> None:
+def test_cross_dataset_needs_both_roots(load_example: Loader) -> None:
     with pytest.raises(ValueError, match="--test-root"):
-        _load("cross_dataset").parse_args(["--data-root", "/a"], out_dir="x", description="")
+        load_example("cross_dataset").parse_args(["--data-root", "/a"], out_dir="x", description="")
 
 
-def test_unknown_setting_in_config_file(tmp_path: Path) -> None:
+def test_unknown_setting_in_config_file(tmp_path: Path, load_example: Loader) -> None:
     (tmp_path / "c.json").write_text(json.dumps({"epochs": 2, "not_a_setting": 1}))
     with pytest.raises(ValueError, match="not_a_setting"):
-        _load("train_vipl").parse_args(["--config", str(tmp_path / "c.json")])
+        load_example("train_vipl").parse_args(["--config", str(tmp_path / "c.json")])
 
 
 def _record(video: str, start: int, pred: np.ndarray, label: np.ndarray) -> dict[str, Any]:
@@ -400,8 +396,8 @@ def test_json_safe(engine: ModuleType) -> None:
     json.dumps(value, allow_nan=False)
 
 
-def test_ablation_runs_each_variant(synthetic_root: Path, tmp_path: Path) -> None:
-    ablation = _load("ablation_rfacenet")
+def test_ablation_runs_each_variant(synthetic_root: Path, tmp_path: Path, load_example: Loader) -> None:
+    ablation = load_example("ablation_rfacenet")
     tiny = _tiny_cross(synthetic_root, tmp_path / "unused", "--epochs", "1")
     tiny = tiny[:2] + tiny[4:]  # the ablation sets each run's --out-dir itself
     summary = ablation.main(
@@ -455,8 +451,10 @@ def test_synthetic_dir_is_one_folder_per_parameter_set(engine: ModuleType, tmp_p
     assert engine.synthetic_dir(tmp_path, "synthetic_pure", params | {"n_subjects": 4}) != first
 
 
-def test_seed_varies_training_on_the_same_synthetic_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cross = _load("cross_dataset")
+def test_seed_varies_training_on_the_same_synthetic_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, load_example: Loader
+) -> None:
+    cross = load_example("cross_dataset")
     calls: list[tuple[Path, int]] = []
 
     def fake(root: Path, **params: Any) -> Path:
