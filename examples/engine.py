@@ -167,7 +167,7 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"--{_flag(name)}: expected a positive integer or none, got {value!r}")
-        for name in ("num_workers", "preprocess_workers", "hr_warmup_epochs", "plot_videos"):
+        for name in ("num_workers", "preprocess_workers", "hr_warmup_epochs", "plot_videos", "data_seed"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{_flag(name)}: expected >= 0, got {getattr(self, name)!r}")
         if not (math.isfinite(self.lr) and self.lr > 0):

@@ -299,6 +299,7 @@ def test_config_presets_file_and_flags(tmp_path: Path, load_example: Loader) -> 
         (["--tasks", "hr"], "--tasks"),
         (["--val-fraction", "1.5"], "--val-fraction"),
         (["--fold", "6"], "--fold"),
+        (["--data-seed", "-1"], "--data-seed"),
     ],
 )
 def test_config_errors_name_the_flag(flags: list[str], message: str, load_example: Loader) -> None:
